@@ -1,0 +1,101 @@
+// Content-addressed files: every accepted DICOM file is kept byte for byte at blobs/ab/cd/<sha256>.
+// A file is written to tmp/, fsynced, then renamed into place, so a crash never leaves a partial blob
+// under a real name.
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, openSync, fsyncSync, closeSync, renameSync, existsSync, unlinkSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+
+export interface SpooledFile { path: string; sha256: string; size: number }
+
+export class SizeLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`body exceeds the configured limit of ${limit} bytes`);
+  }
+}
+
+export class BlobStore {
+  readonly tmpDir: string;
+  readonly blobDir: string;
+  readonly quarantineDir: string;
+
+  constructor(dataDir: string) {
+    this.tmpDir = path.join(dataDir, 'tmp');
+    this.blobDir = path.join(dataDir, 'blobs');
+    this.quarantineDir = path.join(dataDir, 'quarantine');
+    for (const d of [this.tmpDir, this.blobDir, this.quarantineDir]) mkdirSync(d, { recursive: true });
+  }
+
+  /** Leftovers of requests that were cut off (or of a crash) are never accepted; clear them at start. */
+  clearTmp(): void {
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+  }
+
+  newTmpPath(suffix = '.part'): string {
+    return path.join(this.tmpDir, randomUUID() + suffix);
+  }
+
+  /** Streams a body to a temporary file while hashing it; memory stays flat whatever the size. */
+  async spool(source: Readable, maxBytes = Number.POSITIVE_INFINITY): Promise<SpooledFile> {
+    const tmp = this.newTmpPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > maxBytes) return cb(new SizeLimitError(maxBytes));
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmp));
+      fsyncPath(tmp);
+    } catch (err) {
+      if (existsSync(tmp)) unlinkSync(tmp);
+      throw err;
+    }
+    return { path: tmp, sha256: hash.digest('hex'), size };
+  }
+
+  pathFor(sha256: string): string {
+    return path.join(this.blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  /** Moves a spooled file into its content address (a no-op when the same bytes are already there). */
+  commit(file: SpooledFile): string {
+    const target = this.pathFor(file.sha256);
+    if (existsSync(target)) {
+      unlinkSync(file.path);
+      return target;
+    }
+    const dir = path.dirname(target);
+    mkdirSync(dir, { recursive: true });
+    renameSync(file.path, target);
+    fsyncPath(dir);
+    return target;
+  }
+
+  quarantine(file: SpooledFile): string {
+    const target = path.join(this.quarantineDir, file.sha256);
+    if (existsSync(target)) unlinkSync(file.path);
+    else renameSync(file.path, target);
+    fsyncPath(this.quarantineDir);
+    return target;
+  }
+
+  discard(file: SpooledFile): void {
+    if (existsSync(file.path)) unlinkSync(file.path);
+  }
+}
+
+export function fsyncPath(p: string): void {
+  const fd = openSync(p, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,74 @@
+// The embedded index's schema (SQLite). Times are integer milliseconds since the epoch.
+// Each migration runs once, in order; user_version records how far a database has come.
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE studies (
+    study_uid TEXT PRIMARY KEY,
+    patient_id TEXT, patient_name TEXT, patient_birth_date TEXT, patient_sex TEXT,
+    study_date TEXT, study_time TEXT, accession_number TEXT, study_id TEXT, study_description TEXT,
+    referring_physician_name TEXT,
+    attributes TEXT NOT NULL,               -- study- and patient-level attributes, DICOM JSON
+    state TEXT NOT NULL CHECK (state IN ('receiving', 'settled')),
+    version INTEGER NOT NULL DEFAULT 1,     -- bumped when a late instance re-opens a settled study
+    routing TEXT CHECK (routing IN ('ophthalmic', 'ignored')),
+    routing_rule TEXT, routing_reason TEXT,
+    first_received_at INTEGER NOT NULL, last_received_at INTEGER NOT NULL, settled_at INTEGER
+  );
+  CREATE INDEX studies_state ON studies (state, last_received_at);
+  CREATE INDEX studies_patient ON studies (patient_id);
+  CREATE INDEX studies_date ON studies (study_date);
+
+  CREATE TABLE series (
+    series_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL REFERENCES studies (study_uid),
+    modality TEXT, series_number INTEGER, series_description TEXT,
+    attributes TEXT NOT NULL                -- series-level attributes, DICOM JSON
+  );
+  CREATE INDEX series_study ON series (study_uid);
+
+  CREATE TABLE instances (
+    sop_instance_uid TEXT PRIMARY KEY,
+    series_uid TEXT NOT NULL REFERENCES series (series_uid),
+    study_uid TEXT NOT NULL REFERENCES studies (study_uid),
+    sop_class_uid TEXT NOT NULL, transfer_syntax_uid TEXT NOT NULL, instance_number INTEGER,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, dataset_offset INTEGER NOT NULL,
+    attributes TEXT NOT NULL,               -- every attribute but Pixel Data and File Meta, DICOM JSON
+    protocol TEXT NOT NULL, calling_ae TEXT, received_at INTEGER NOT NULL,
+    study_version INTEGER NOT NULL          -- study version this instance arrived in
+  );
+  CREATE INDEX instances_series ON instances (series_uid);
+  CREATE INDEX instances_study ON instances (study_uid);
+
+  -- Instances refused because their SOP Instance UID was already stored with other bytes; the refused bytes are
+  -- kept in quarantine for an operator, never written over the stored ones.
+  CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sop_instance_uid TEXT NOT NULL, study_uid TEXT,
+    stored_sha256 TEXT NOT NULL, received_sha256 TEXT NOT NULL, received_size INTEGER NOT NULL,
+    protocol TEXT NOT NULL, calling_ae TEXT, received_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    study_uid TEXT NOT NULL REFERENCES studies (study_uid),
+    study_version INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead', 'superseded')),
+    stage TEXT,                             -- the next stage to run (NULL once done)
+    attempts INTEGER NOT NULL DEFAULT 0,    -- failed attempts of the current stage
+    last_error TEXT,
+    next_run_at INTEGER NOT NULL,
+    lease_owner TEXT, lease_until INTEGER,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    UNIQUE (study_uid, study_version)
+  );
+  CREATE INDEX jobs_ready ON jobs (state, next_run_at);
+
+  CREATE TABLE stage_results (
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    stage TEXT NOT NULL,
+    result TEXT NOT NULL,                   -- JSON written by the stage
+    duration_ms INTEGER NOT NULL, completed_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, stage)
+  );
+  `,
+];
