@@ -1,0 +1,19 @@
+// What the parts of a running gateway share. Built once in gateway.ts and passed down explicitly.
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { SqliteStore } from './store/sqlite-store.js';
+import type { Metrics } from './metrics/registry.js';
+import type { InstanceAcceptor } from './ingest/accept-instance.js';
+import type { StudyAssembler } from './ingest/study-assembler.js';
+import type { PipelineRunner } from './pipeline/runner.js';
+
+export interface GatewayContext {
+  config: Config;
+  store: SqliteStore;
+  metrics: Metrics;
+  logger: Logger;
+  acceptor: InstanceAcceptor;
+  assembler: StudyAssembler;
+  runner: PipelineRunner;
+  readiness: { dimse: string; pipeline: string };
+}

@@ -1,0 +1,112 @@
+// Assembles a running gateway from a Config: store, ingest (STOW-RS, DIMSE, import), study assembly,
+// pipeline and HTTP. `ophgate serve`, the demo and the tests all start it through here.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log/logger.js';
+import { Metrics } from './metrics/registry.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import { InstanceAcceptor } from './ingest/accept-instance.js';
+import { StudyAssembler } from './ingest/study-assembler.js';
+import { loadRoutingRules } from './ingest/routing-rules.js';
+import { statusOf } from './ingest/status-codes.js';
+import { DimseScp } from './ingest/dimse/scp.js';
+import { PipelineRunner } from './pipeline/runner.js';
+import { defaultStages } from './pipeline/stages/index.js';
+import type { Stage } from './pipeline/stage.js';
+import { createHttpApp } from './http/app.js';
+import type { GatewayContext } from './gateway-context.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface StartOptions { logger?: Logger; stages?: Stage[] }
+
+export class Gateway {
+  private constructor(
+    readonly ctx: GatewayContext,
+    private readonly httpServer: http.Server,
+    private readonly dimse: DimseScp | undefined,
+    readonly httpPort: number,
+    readonly dimsePort: number | undefined,
+  ) {}
+
+  get baseUrl(): string {
+    return `http://${this.ctx.config.http.host.includes(':') ? `[${this.ctx.config.http.host}]` : this.ctx.config.http.host}:${this.httpPort}`;
+  }
+
+  static async start(config: Config, options: StartOptions = {}): Promise<Gateway> {
+    const logger = options.logger ?? createLogger(config.log.level);
+    const metrics = new Metrics();
+    const store = new SqliteStore(path.resolve(config.dataDir));
+    store.blobs.clearTmp();
+    const rulesFile = path.resolve(PROJECT_ROOT, config.routing.rulesFile);
+    const rules = loadRoutingRules(rulesFile);
+    const runner = new PipelineRunner(store, options.stages ?? defaultStages(), {
+      maxAttempts: config.pipeline.maxAttempts,
+      backoffMs: config.pipeline.backoffSeconds * 1000,
+      maxBackoffMs: config.pipeline.maxBackoffSeconds * 1000,
+      leaseMs: config.pipeline.leaseSeconds * 1000,
+      pollMs: config.pipeline.pollMilliseconds,
+      concurrency: config.pipeline.concurrency,
+    }, metrics, logger.child({ component: 'pipeline' }));
+    const assembler = new StudyAssembler(store, rules, {
+      settleMs: config.assembly.settleSeconds * 1000,
+      settleOnAssociationRelease: config.dimse.settleOnAssociationRelease,
+      firstStage: runner.firstStage,
+    }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
+    const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
+    const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, readiness };
+
+    let dimse: DimseScp | undefined;
+    let dimsePort: number | undefined;
+    if (config.dimse.enabled) {
+      dimse = new DimseScp({
+        host: config.dimse.host, port: config.dimse.port, aeTitle: config.dimse.aeTitle,
+        allowedCallingAeTitles: config.dimse.allowedCallingAeTitles, tmpDir: store.blobs.tmpDir,
+        logger: logger.child({ component: 'dimse' }),
+      }, {
+        onStore: async (file, sctx) => {
+          const outcome = await acceptor.accept(file, { protocol: 'dimse', callingAe: sctx.callingAeTitle, associationId: sctx.associationId });
+          const status = statusOf(outcome);
+          return status === 0 ? { status } : { status, errorComment: ('reason' in outcome ? outcome.reason : '').slice(0, 64) };
+        },
+        onAssociationReleased: (associationId) => assembler.associationReleased(associationId),
+      });
+      dimsePort = (await dimse.listen()).port;
+      readiness.dimse = 'ok';
+    }
+
+    const app = createHttpApp(ctx);
+    const server = http.createServer({ requestTimeout: 0 }, app);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => resolve());
+    });
+    const httpPort = (server.address() as AddressInfo).port;
+
+    assembler.start();
+    if (config.pipeline.enabled) {
+      runner.start();
+      readiness.pipeline = 'ok';
+    }
+    logger.info({ http: `${config.http.host}:${httpPort}`, dimse: dimse ? `${config.dimse.host}:${dimsePort} AE ${config.dimse.aeTitle}` : 'disabled', dataDir: store.dataDir, pipeline: config.pipeline.enabled }, 'gateway started');
+    return new Gateway(ctx, server, dimse, httpPort, dimsePort);
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.assembler.stop();
+    await this.ctx.runner.stop();
+    await this.dimse?.close();
+    await new Promise<void>((resolve) => {
+      this.httpServer.close(() => resolve());
+      this.httpServer.closeAllConnections();
+    });
+    this.ctx.store.close();
+    this.ctx.logger.info('gateway stopped');
+  }
+}

@@ -1,0 +1,80 @@
+// The operator API: studies with their routing decision, pipeline jobs (list, inspect, requeue), conflicts.
+import { Router, json } from 'express';
+import { z } from 'zod';
+import type { GatewayContext } from '../../gateway-context.js';
+import { jobState, type JobRow, type StudyRow } from '../../store/rows.js';
+
+const listQuery = z.object({
+  state: jobState.optional(),
+  study: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** Jobs as the API shows them; study-level patient data is not part of a job. */
+export function jobView(job: JobRow) {
+  return {
+    id: job.id, studyInstanceUid: job.study_uid, studyVersion: job.study_version, state: job.state, stage: job.stage,
+    attempts: job.attempts, lastError: job.last_error, nextRunAt: new Date(job.next_run_at).toISOString(),
+    createdAt: new Date(job.created_at).toISOString(), updatedAt: new Date(job.updated_at).toISOString(),
+  };
+}
+
+function studyView(s: StudyRow, instanceCount: number) {
+  return {
+    studyInstanceUid: s.study_uid, state: s.state, version: s.version, routing: s.routing, routingRule: s.routing_rule,
+    routingReason: s.routing_reason, instances: instanceCount, studyDate: s.study_date,
+    firstReceivedAt: new Date(s.first_received_at).toISOString(), lastReceivedAt: new Date(s.last_received_at).toISOString(),
+    settledAt: s.settled_at ? new Date(s.settled_at).toISOString() : null,
+  };
+}
+
+export function apiRouter(ctx: GatewayContext): Router {
+  const r = Router();
+  r.use(json({ limit: '1mb' }));
+
+  r.get('/jobs', (req, res) => {
+    const q = listQuery.safeParse(req.query);
+    if (!q.success) return void res.status(400).json({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    res.json(ctx.store.listJobs({ state: q.data.state, studyUid: q.data.study, limit: q.data.limit, offset: q.data.offset }).map(jobView));
+  });
+
+  r.get('/jobs/:id', (req, res) => {
+    const id = Number(req.params.id);
+    const job = Number.isInteger(id) ? ctx.store.getJob(id) : undefined;
+    if (!job) return void res.status(404).json({ error: `no job ${req.params.id}` });
+    res.json({ ...jobView(job), stages: ctx.store.stageResults(job.id).map((s) => ({ stage: s.stage, durationMs: s.duration_ms, completedAt: new Date(s.completed_at).toISOString(), result: s.result })) });
+  });
+
+  r.post('/jobs/:id/requeue', (req, res) => {
+    const id = Number(req.params.id);
+    const job = Number.isInteger(id) ? ctx.store.getJob(id) : undefined;
+    if (!job) return void res.status(404).json({ error: `no job ${req.params.id}` });
+    const requeued = ctx.store.requeueJob(job.id);
+    if (!requeued) return void res.status(409).json({ error: `job ${job.id} is ${job.state}; only dead jobs can be requeued` });
+    ctx.logger.info({ jobId: job.id, studyUid: job.study_uid, stage: job.stage }, 'job requeued by operator');
+    ctx.runner.poke();
+    res.json(jobView(requeued));
+  });
+
+  r.get('/studies', (req, res) => {
+    const q = listQuery.pick({ limit: true, offset: true }).safeParse(req.query);
+    if (!q.success) return void res.status(400).json({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    res.json(ctx.store.listStudies(q.data.limit, q.data.offset).map((s) => studyView(s, ctx.store.instancesOfStudy(s.study_uid).length)));
+  });
+
+  r.get('/studies/:study', (req, res) => {
+    const s = ctx.store.getStudy(req.params.study);
+    if (!s) return void res.status(404).json({ error: `no study ${req.params.study}` });
+    res.json({ ...studyView(s, ctx.store.instancesOfStudy(s.study_uid).length), jobs: ctx.store.listJobs({ studyUid: s.study_uid }).map(jobView) });
+  });
+
+  r.get('/conflicts', (_req, res) => {
+    res.json(ctx.store.conflicts().map((c) => ({
+      id: c.id, sopInstanceUid: c.sop_instance_uid, studyInstanceUid: c.study_uid, storedSha256: c.stored_sha256,
+      receivedSha256: c.received_sha256, receivedSize: c.received_size, protocol: c.protocol, callingAe: c.calling_ae,
+      receivedAt: new Date(c.received_at).toISOString(),
+    })));
+  });
+  return r;
+}

@@ -1,0 +1,31 @@
+// What a pipeline stage is. Stages run in the order of the list in stages/index.ts; each persists its
+// result (JSON) before the next starts, so a restarted job resumes at its first unfinished stage.
+import type { Logger } from 'pino';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { InstanceRow, JobRow, StudyRow } from '../store/rows.js';
+
+export interface StageContext {
+  job: JobRow;
+  study: StudyRow;
+  instances: InstanceRow[];
+  store: SqliteStore;
+  /** Where stages write what they derive (decoded pixels, later masks and reports). */
+  derivedDir: string;
+  /** Results of the stages that finished before this one, by stage name. */
+  previous: Record<string, Record<string, unknown>>;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+export interface Stage {
+  readonly name: string;
+  run(ctx: StageContext): Promise<Record<string, unknown>>;
+}
+
+/** A failure that retrying cannot mend (e.g. an image that cannot be decoded): the job dead-letters at once. */
+export class PermanentStageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentStageError';
+  }
+}

@@ -1,0 +1,8 @@
+// The pipeline, in order. Later issues add stages here (inference, report, SEG/SR, export); the runner and
+// the store do not change.
+import type { Stage } from '../stage.js';
+import { decodeStage } from './decode.js';
+
+export function defaultStages(): Stage[] {
+  return [decodeStage];
+}
