@@ -1,7 +1,16 @@
-// Installs the Debian test peers (dcmtk, dicom3tools, Orthanc, pydicom, GDCM) when missing, so `npm test`
-// passes on a fresh machine. Runs once before all test files.
+// Once per `npm test`: install the Debian test peers when missing, clear the test logs, and at the end prove
+// that no fixture patient name or ID reached any gateway log.
+import { rmSync, mkdirSync } from 'node:fs';
 import { ensureTestPeers } from './peers.js';
+import { TEST_LOG_DIR } from '../helpers/gateway.js';
+import { findPhiInLogs } from './phi-scan.js';
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   ensureTestPeers();
+  rmSync(TEST_LOG_DIR, { recursive: true, force: true });
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  return () => {
+    const hits = findPhiInLogs(TEST_LOG_DIR);
+    if (hits.length > 0) throw new Error(`patient names or IDs found in gateway logs:\n${hits.slice(0, 20).join('\n')}`);
+  };
 }
