@@ -3,7 +3,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
@@ -20,7 +19,9 @@ import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
 import type { GatewayContext } from './gateway-context.js';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { PROJECT_ROOT } from './project-root.js';
+
+export { PROJECT_ROOT };
 
 export interface StartOptions { logger?: Logger; stages?: Stage[] }
 

@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { Gateway, PROJECT_ROOT, type StartOptions } from '../../src/gateway.js';
+import { Gateway, type StartOptions } from '../../src/gateway.js';
+import { TEST_LOG_DIR, SHARED_DIR } from './paths.js';
 
-export const TEST_LOG_DIR = path.join(PROJECT_ROOT, 'tmp', 'test-logs');
-export const SHARED_DIR = path.resolve(PROJECT_ROOT, '..', 'shared');
-export const FIXTURES_DIR = path.join(PROJECT_ROOT, 'fixtures');
+export { TEST_LOG_DIR, SHARED_DIR, FIXTURES_DIR } from './paths.js';
+
 
 export interface TestGateway { gateway: Gateway; dataDir: string; baseUrl: string; logFile: string; stop(opts?: { keepData?: boolean }): Promise<void> }
 

@@ -2,7 +2,7 @@
 // that no fixture patient name or ID reached any gateway log.
 import { rmSync, mkdirSync } from 'node:fs';
 import { ensureTestPeers } from './peers.js';
-import { TEST_LOG_DIR } from '../helpers/gateway.js';
+import { TEST_LOG_DIR } from '../helpers/paths.js';
 import { findPhiInLogs } from './phi-scan.js';
 
 export default async function setup(): Promise<() => void> {

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import dicomParser from 'dicom-parser';
-import { FIXTURES_DIR } from '../helpers/gateway.js';
+import { FIXTURES_DIR } from '../helpers/paths.js';
 
 function fixtureFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];

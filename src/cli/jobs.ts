@@ -1,0 +1,36 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { jobView } from '../http/api/routes.js';
+import type { JobState } from '../store/rows.js';
+
+export function runJobsList(config: Config, opts: { state?: JobState; json?: boolean }): void {
+  const store = new SqliteStore(path.resolve(config.dataDir));
+  const jobs = store.listJobs({ state: opts.state, limit: 1000 }).map(jobView);
+  store.close();
+  if (opts.json) return void console.log(JSON.stringify(jobs, null, 2));
+  if (jobs.length === 0) return void console.log('no jobs');
+  console.log(['id', 'state', 'stage', 'attempts', 'study', 'last error'].join('\t'));
+  for (const j of jobs) console.log([j.id, j.state, j.stage ?? '-', j.attempts, j.studyInstanceUid, j.lastError ?? ''].join('\t'));
+}
+
+export function runJobsRequeue(config: Config, ids: string[], opts: { allDead?: boolean }): number {
+  const store = new SqliteStore(path.resolve(config.dataDir));
+  try {
+    const targets = opts.allDead ? store.listJobs({ state: 'dead', limit: 100000 }).map((j) => j.id) : ids.map(Number);
+    if (targets.length === 0) {
+      console.error(opts.allDead ? 'no dead jobs' : 'name job ids or use --all-dead');
+      return opts.allDead ? 0 : 2;
+    }
+    let failed = 0;
+    for (const id of targets) {
+      const job = Number.isInteger(id) ? store.getJob(id) : undefined;
+      if (!job) { console.error(`job ${id}: no such job`); failed++; continue; }
+      if (!store.requeueJob(id)) { console.error(`job ${id}: is ${job.state}; only dead jobs can be requeued`); failed++; continue; }
+      console.log(`job ${id}: requeued at stage ${job.stage}`);
+    }
+    return failed ? 1 : 0;
+  } finally {
+    store.close();
+  }
+}
