@@ -53,3 +53,10 @@ export function sharedAvailable(sub: string): boolean {
   if (!present) console.warn(`[test] ${path.join(SHARED_DIR, sub)} is absent: tests that need it are skipped`);
   return present;
 }
+
+/** Feeds bytes through the gateway's one ingest door, as the import command does. */
+export async function ingest(tg: TestGateway, bytes: Buffer, source: { protocol?: 'import' | 'stow-rs' | 'dimse'; associationId?: string } = {}) {
+  const { Readable } = await import('node:stream');
+  const spooled = await tg.gateway.ctx.store.blobs.spool(Readable.from([bytes]));
+  return tg.gateway.ctx.acceptor.accept(spooled, { protocol: source.protocol ?? 'import', associationId: source.associationId });
+}
