@@ -21,7 +21,8 @@ export function fixturePhi(): string[] {
         const v = ds.string(tag)?.trim();
         if (v && v.length >= 4) {
           values.add(v);
-          for (const part of v.split('^')) if (part.length >= 4) values.add(part);
+          // A name may be logged with its components joined differently; the full name in any spacing counts.
+          if (v.includes('^')) values.add(v.split('^').filter(Boolean).join(' '));
         }
       }
     } catch {

@@ -1,0 +1,100 @@
+// `npm run demo`: starts the gateway with embedded defaults, sends the sample study (and a chest image that
+// must be ignored) over real HTTP STOW-RS, waits for assembly, routing and decoding, and prints what happened.
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/log/logger.js';
+import { Gateway } from '../src/gateway.js';
+import { PROJECT_ROOT } from '../src/project-root.js';
+
+interface ManifestFile { path: string; valid: boolean; ophthalmic: boolean; studyInstanceUid: string | null; laterality: string | null; encoding: string | null }
+
+const keepRunning = process.argv.includes('--keep-running');
+const fixtures = path.join(PROJECT_ROOT, 'fixtures');
+const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
+const sample = manifest.files.filter((f) => f.valid && f.path.startsWith('op-jpeg-baseline-idrid'));
+const chest = manifest.files.filter((f) => f.valid && !f.ophthalmic);
+const dataDir = path.join(PROJECT_ROOT, 'data', 'demo');
+rmSync(dataDir, { recursive: true, force: true });
+
+const config = loadConfig({
+  overrides: { dataDir, 'http.port': Number(process.env.OPHGATE_HTTP__PORT ?? 0), 'dimse.port': 0, 'assembly.settleSeconds': 2, 'log.level': 'warn' },
+});
+const gateway = await Gateway.start(config, { logger: createLogger('warn', process.stderr) });
+const base = gateway.baseUrl;
+const say = (s = '') => console.log(s);
+say(`OphGate is running: HTTP ${base}, DIMSE ${config.dimse.host}:${gateway.dimsePort} (AE ${config.dimse.aeTitle}), data in ${path.relative(process.cwd(), dataDir)}/`);
+
+// 1. STOW-RS: one multipart/related request carrying every file.
+const files = [...sample, ...chest];
+const boundary = `ophgate-demo-${randomUUID()}`;
+const parts: Buffer[] = [];
+for (const f of files) {
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), readFileSync(path.join(fixtures, f.path)), Buffer.from('\r\n'));
+}
+parts.push(Buffer.from(`--${boundary}--\r\n`));
+const stow = await fetch(`${base}/dicomweb/studies`, {
+  method: 'POST',
+  headers: { 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`, Accept: 'application/dicom+json' },
+  body: Buffer.concat(parts),
+});
+const stowBody = (await stow.json()) as Record<string, { Value?: Array<Record<string, { Value?: unknown[] }>> }>;
+const referenced = stowBody['00081199']?.Value ?? [];
+const failed = stowBody['00081198']?.Value ?? [];
+say();
+say(`1. STOW-RS POST ${base}/dicomweb/studies with ${files.length} instances -> HTTP ${stow.status}: ${referenced.length} stored, ${failed.length} failed`);
+for (const f of files) say(`     ${f.path}  (${f.ophthalmic ? `ophthalmic, ${f.laterality === 'R' ? 'right' : 'left'} eye, ${f.encoding}` : 'not ophthalmic'})`);
+
+// 2. Assembly, routing and the pipeline.
+const studyUids = [...new Set(files.map((f) => f.studyInstanceUid!))];
+const deadline = Date.now() + 120_000;
+type Job = { id: number; studyInstanceUid: string; state: string; stage: string | null; lastError: string | null };
+let jobs: Job[] = [];
+for (;;) {
+  const studies = studyUids.map((u) => gateway.ctx.store.getStudy(u));
+  jobs = (await (await fetch(`${base}/api/jobs`)).json()) as Job[];
+  const settled = studies.every((s) => s?.state === 'settled');
+  const ophthalmic = studies.filter((s) => s?.routing === 'ophthalmic').map((s) => s!.study_uid);
+  if (settled && ophthalmic.every((u) => jobs.some((j) => j.studyInstanceUid === u && (j.state === 'done' || j.state === 'dead')))) break;
+  if (Date.now() > deadline) throw new Error('the demo study was not processed within 2 minutes');
+  await new Promise((r) => setTimeout(r, 200));
+}
+say();
+say(`2. Studies assembled after ${config.assembly.settleSeconds} s without new instances, then routed by mappings/routing-rules.json:`);
+for (const uid of studyUids) {
+  const s = (await (await fetch(`${base}/api/studies/${uid}`)).json()) as { routing: string; routingReason: string; instances: number };
+  say(`     study ${uid}: ${s.instances} instance(s), ${s.routing}: ${s.routingReason}`);
+}
+
+say();
+say('3. Pipeline jobs:');
+for (const j of jobs) {
+  const detail = (await (await fetch(`${base}/api/jobs/${j.id}`)).json()) as { state: string; lastError: string | null; stages: Array<{ stage: string; durationMs: number; result: { images?: Array<{ sopInstanceUid: string; codestream?: string; sourcePhotometric: string; frames: Array<{ rows: number; columns: number; file: string }> }> } }> };
+  say(`     job ${j.id} for study ${j.studyInstanceUid}: ${detail.state}${detail.lastError ? ` (${detail.lastError})` : ''}`);
+  for (const s of detail.stages) {
+    say(`       stage ${s.stage} (${s.durationMs} ms):`);
+    for (const img of s.result.images ?? []) {
+      const f = img.frames[0]!;
+      say(`         ${img.sopInstanceUid}: ${img.sourcePhotometric} ${img.codestream ?? ''} -> ${f.columns}x${f.rows} RGB, ${path.join(path.relative(process.cwd(), dataDir), f.file)}`);
+    }
+  }
+}
+
+// 4. Where to look.
+const qido = `${base}/dicomweb/studies?PatientName=OPHGATE*&includefield=ModalitiesInStudy`;
+const found = (await (await fetch(qido)).json()) as unknown[];
+say();
+say(`4. QIDO-RS ${qido} finds ${found.length} studies.`);
+say('   Look further:');
+say(`     curl '${base}/dicomweb/studies'                      # QIDO-RS`);
+say(`     curl '${base}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
+say(`     curl '${base}/api/jobs'  '${base}/metrics'  '${base}/readyz'`);
+if (keepRunning) {
+  say('   (running until Ctrl-C)');
+  process.on('SIGINT', () => void gateway.stop().then(() => process.exit(0)));
+} else {
+  await gateway.stop();
+  say(`   The gateway has stopped; to browse the demo data run: npx ophgate serve --data-dir ${path.relative(process.cwd(), dataDir)}`);
+  say('   (or npm run demo -- --keep-running)');
+}
