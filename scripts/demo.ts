@@ -86,15 +86,18 @@ const qido = `${base}/dicomweb/studies?PatientName=OPHGATE*&includefield=Modalit
 const found = (await (await fetch(qido)).json()) as unknown[];
 say();
 say(`4. QIDO-RS ${qido} finds ${found.length} studies.`);
-say('   Look further:');
-say(`     curl '${base}/dicomweb/studies'                      # QIDO-RS`);
-say(`     curl '${base}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
-say(`     curl '${base}/api/jobs'  '${base}/metrics'  '${base}/readyz'`);
 if (keepRunning) {
-  say('   (running until Ctrl-C)');
+  say(`   Look further (running until Ctrl-C):`);
+  say(`     curl '${base}/dicomweb/studies'   curl '${base}/api/jobs'   curl '${base}/metrics'`);
   process.on('SIGINT', () => void gateway.stop().then(() => process.exit(0)));
 } else {
   await gateway.stop();
-  say(`   The gateway has stopped; to browse the demo data run: npx ophgate serve --data-dir ${path.relative(process.cwd(), dataDir)}`);
-  say('   (or npm run demo -- --keep-running)');
+  const dir = path.relative(process.cwd(), dataDir);
+  const served = 'http://127.0.0.1:8042';
+  say('   The demo gateway has stopped. To look further, serve its data and ask it:');
+  say(`     npx ophgate serve --data-dir ${dir}`);
+  say(`     curl '${served}/dicomweb/studies'                         # QIDO-RS`);
+  say(`     curl '${served}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
+  say(`     curl '${served}/api/jobs'   curl '${served}/metrics'   curl '${served}/readyz'`);
+  say(`   Decoded images: ${dir}/derived/ ; stored DICOM files: ${dir}/blobs/ (content-addressed)`);
 }

@@ -50,8 +50,10 @@ export class BlobStore {
         cb(null, chunk);
       },
     });
+    // Open the file before streaming, so that on any failure the file exists and the clean-up below finds it.
+    const fd = openSync(tmp, 'wx');
     try {
-      await pipeline(source, meter, createWriteStream(tmp));
+      await pipeline(source, meter, createWriteStream(tmp, { fd }));
       fsyncPath(tmp);
     } catch (err) {
       if (existsSync(tmp)) unlinkSync(tmp);
