@@ -71,4 +71,10 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (job_id, stage)
   );
   `,
+  // 2: indexes for QIDO-RS (AccessionNumber, ModalitiesInStudy, paging over all instances).
+  `
+  CREATE INDEX studies_accession ON studies (accession_number);
+  CREATE INDEX series_study_modality ON series (study_uid, modality);
+  CREATE INDEX instances_order ON instances (study_uid, series_uid, instance_number, sop_instance_uid);
+  `,
 ];
