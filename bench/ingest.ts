@@ -557,6 +557,13 @@ ${perRound}
 ${rss ? `\n1 GiB request: ${rss.parts} parts, ${fmt(mb(rss.bodyBytes), 0)} MB stored in ${fmt(rss.seconds, 1)} s (${fmt(mb(rss.bodyBytes) / rss.seconds)} MB/s); gateway RSS ${fmt(rss.baselineMb)} MB before, peak ${fmt(rss.peakMb)} MB (sampled growth ${fmt(rss.growthMb)} MB, VmHWM growth ${fmt(rss.hwmGrowthMb)} MB).\n` : ''}
 Targets: OphGate >= ${STOW_TARGET}x Orthanc on STOW-RS, >= ${CSTORE_TARGET}x on C-STORE, at most ${RSS_TARGET_MB} MB RSS growth for a 1 GiB STOW-RS body.
 
+What "acknowledged after the write" costs each server, counted with \`strace -f -c -e trace=fsync,fdatasync\` on
+this machine (2026-11-28, 4 instances each): OphGate makes 3 fsync calls per instance (the spooled blob, its directory
+after the rename into place, the SQLite WAL commit with \`synchronous=FULL\`); Orthanc 1.10 with
+\`"SyncStorageArea": true\` makes 1 fdatasync per instance (the DICOM file) and does not sync its SQLite index on commit.
+The machine is shared: other work may run beside the benchmark (see the load average above), so figures move by
+tens of percent from run to run; the ratios come from the same run.
+
 ### Orthanc settings used
 
 Debian's \`/etc/orthanc/orthanc.json\` (${debianDefaultConfig() ? 'read and used as the base' : 'absent: Orthanc defaults'}) with
