@@ -44,14 +44,18 @@ const EMPTY = Buffer.alloc(0);
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*$/;
 const MAX_PADDING = 256;
 
-/** RFC 2046 bchars: digits, letters and '()+_,-./:=? and space (not last); 1 to 70 of them. */
-const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+/**
+ * RFC 2046 bchars: digits, letters and '()+_,-./:=? and space (not last). RFC 2046 caps a boundary at 70 characters,
+ * but real senders exceed it (Orthanc's DICOMweb client sends two UUIDs, 73 characters), so up to 256 are accepted.
+ */
+export const MAX_BOUNDARY_LENGTH = 256;
+const BOUNDARY = new RegExp(`^[0-9A-Za-z'()+_,\\-./:=? ]{0,${MAX_BOUNDARY_LENGTH - 1}}[0-9A-Za-z'()+_,\\-./:=?]$`);
 
 export function checkBoundary(boundary: string): string | undefined {
   if (!boundary) return 'the boundary parameter is empty';
   if (!BOUNDARY.test(boundary)) {
-    return boundary.length > 70
-      ? `the boundary parameter is ${boundary.length} characters long; RFC 2046 allows at most 70`
+    return boundary.length > MAX_BOUNDARY_LENGTH
+      ? `the boundary parameter is ${boundary.length} characters long; OphGate accepts at most ${MAX_BOUNDARY_LENGTH} (RFC 2046 allows 70)`
       : 'the boundary parameter has characters RFC 2046 does not allow in a boundary';
   }
   return undefined;
