@@ -47,7 +47,7 @@ export class InstanceAcceptor {
       return { status: 'rejected', code: 'bad-uid', reason, sopClassUid: ids.sopClassUid, sopInstanceUid: ids.sopInstanceUid };
     }
     const a = header.attributes;
-    const outcome = this.store.recordInstance(file, {
+    const outcome = await this.store.recordInstance(file, {
       ...ids,
       transferSyntaxUid: header.transferSyntaxUid,
       instanceNumber: firstNumber(a, '00200013') ?? null,

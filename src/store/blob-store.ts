@@ -1,8 +1,10 @@
 // Content-addressed files: every accepted DICOM file is kept byte for byte at blobs/ab/cd/<sha256>.
-// A file is written to tmp/, fsynced, then renamed into place, so a crash never leaves a partial blob
-// under a real name.
+// A file is written to tmp/ by whichever protocol received it; commit() fsyncs it, renames it into place and
+// fsyncs the directory, so a crash never leaves a partial blob under a real name and an acknowledged blob is on
+// disk. The fsyncs are asynchronous (libuv's thread pool) so concurrent requests overlap their disk waits.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, openSync, fsyncSync, closeSync, renameSync, existsSync, unlinkSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -19,6 +21,7 @@ export class BlobStore {
   readonly tmpDir: string;
   readonly blobDir: string;
   readonly quarantineDir: string;
+  private readonly knownDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.tmpDir = path.join(dataDir, 'tmp');
@@ -54,7 +57,6 @@ export class BlobStore {
     const fd = openSync(tmp, 'wx');
     try {
       await pipeline(source, meter, createWriteStream(tmp, { fd }));
-      fsyncPath(tmp);
     } catch (err) {
       if (existsSync(tmp)) unlinkSync(tmp);
       throw err;
@@ -66,25 +68,32 @@ export class BlobStore {
     return path.join(this.blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  /** Moves a spooled file into its content address (a no-op when the same bytes are already there). */
-  commit(file: SpooledFile): string {
+  /** Makes a spooled file durable at its content address (a no-op when the same bytes are already there). */
+  async commit(file: SpooledFile): Promise<string> {
     const target = this.pathFor(file.sha256);
     if (existsSync(target)) {
       unlinkSync(file.path);
       return target;
     }
+    await fsyncPathAsync(file.path);
     const dir = path.dirname(target);
-    mkdirSync(dir, { recursive: true });
+    if (!this.knownDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.knownDirs.add(dir);
+    }
     renameSync(file.path, target);
-    fsyncPath(dir);
+    await fsyncPathAsync(dir);
     return target;
   }
 
-  quarantine(file: SpooledFile): string {
+  async quarantine(file: SpooledFile): Promise<string> {
     const target = path.join(this.quarantineDir, file.sha256);
     if (existsSync(target)) unlinkSync(file.path);
-    else renameSync(file.path, target);
-    fsyncPath(this.quarantineDir);
+    else {
+      await fsyncPathAsync(file.path);
+      renameSync(file.path, target);
+      await fsyncPathAsync(this.quarantineDir);
+    }
     return target;
   }
 
@@ -99,5 +108,14 @@ export function fsyncPath(p: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+export async function fsyncPathAsync(p: string): Promise<void> {
+  const fh = await open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -65,25 +65,19 @@ export class SqliteStore {
   // ---- instances -------------------------------------------------------------------------------------------
 
   /**
-   * Stores an instance's bytes and index rows atomically: the blob is renamed into place, then one transaction
-   * inserts the instance and opens (or re-opens) its study. Same UID with the same bytes is a duplicate (no-op);
+   * Stores an instance's bytes, then its index rows: the blob is made durable at its content address (fsync, rename,
+   * directory fsync), then one transaction inserts the instance and opens (or re-opens) its study; only then is the
+   * sender acknowledged. A crash between the two leaves an unindexed blob, never an index row without its bytes. Same UID with the same bytes is a duplicate (no-op);
    * same UID with other bytes is a conflict: the new bytes go to quarantine and the stored ones stay.
    */
-  recordInstance(file: SpooledFile, inst: NewInstance, now = Date.now()): RecordOutcome {
-    const existing = this.db.prepare('SELECT sha256, study_uid FROM instances WHERE sop_instance_uid = ?')
-      .get(inst.sopInstanceUid) as { sha256: string; study_uid: string } | undefined;
-    if (existing) {
-      if (existing.sha256 === file.sha256) {
-        this.blobs.discard(file);
-        return { kind: 'duplicate' };
-      }
-      this.blobs.quarantine(file);
-      this.db.prepare(`INSERT INTO conflicts (sop_instance_uid, study_uid, stored_sha256, received_sha256, received_size, protocol, calling_ae, received_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(inst.sopInstanceUid, existing.study_uid, existing.sha256, file.sha256, file.size, inst.protocol, inst.callingAe, now);
-      return { kind: 'conflict', storedSha256: existing.sha256 };
-    }
-    this.blobs.commit(file);
+  async recordInstance(file: SpooledFile, inst: NewInstance, now = Date.now()): Promise<RecordOutcome> {
+    const early = this.existingOutcome(file, inst, now);
+    if (early) return early.kind === 'conflict' ? this.quarantined(file, early) : early;
+    await this.blobs.commit(file);
+    // The commit awaited the disk: another request may have stored the same SOP Instance meanwhile.
     return this.db.transaction((): RecordOutcome => {
+      const raced = this.existingOutcome(file, inst, now);
+      if (raced) return raced; // our blob stays at its content address; the index keeps the first one
       const study = this.db.prepare('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
       let version = 1;
       let reopened = false;
@@ -110,6 +104,25 @@ export class SqliteStore {
           file.sha256, file.size, inst.datasetOffset, JSON.stringify(inst.attributes), inst.protocol, inst.callingAe, now, version);
       return { kind: 'stored', reopened, studyVersion: version };
     })();
+  }
+
+  /** Same SOP Instance UID already stored: a duplicate with the same bytes, or a recorded conflict. */
+  private existingOutcome(file: SpooledFile, inst: NewInstance, now: number): RecordOutcome | undefined {
+    const existing = this.db.prepare('SELECT sha256, study_uid FROM instances WHERE sop_instance_uid = ?')
+      .get(inst.sopInstanceUid) as { sha256: string; study_uid: string } | undefined;
+    if (!existing) return undefined;
+    if (existing.sha256 === file.sha256) {
+      this.blobs.discard(file);
+      return { kind: 'duplicate' };
+    }
+    this.db.prepare(`INSERT INTO conflicts (sop_instance_uid, study_uid, stored_sha256, received_sha256, received_size, protocol, calling_ae, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(inst.sopInstanceUid, existing.study_uid, existing.sha256, file.sha256, file.size, inst.protocol, inst.callingAe, now);
+    return { kind: 'conflict', storedSha256: existing.sha256 };
+  }
+
+  private async quarantined(file: SpooledFile, outcome: RecordOutcome): Promise<RecordOutcome> {
+    await this.blobs.quarantine(file);
+    return outcome;
   }
 
   getInstance(sopInstanceUid: string): InstanceRow | undefined {

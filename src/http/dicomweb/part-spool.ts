@@ -3,7 +3,7 @@
 // is removed only once its file is closed, so no temp file can appear after the clean-up.
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { fsyncPath, type BlobStore, type SpooledFile } from '../../store/blob-store.js';
+import type { BlobStore, SpooledFile } from '../../store/blob-store.js';
 
 const HIGH_WATER_MARK = 256 * 1024;
 
@@ -30,7 +30,7 @@ export class PartSpool {
     if (!this.out.write(chunk)) await drainedOrClosed(this.out);
   }
 
-  /** Closes and fsyncs the file; throws (after removing it) when anything failed on the way. */
+  /** Closes the file (BlobStore.commit makes it durable); throws (after removing it) when anything failed on the way. */
   async finish(): Promise<SpooledFile> {
     if (!this.error && !this.out.destroyed) {
       const closed = closedPromise(this.out);
@@ -40,12 +40,6 @@ export class PartSpool {
     if (this.error || !this.out.writableFinished) {
       await this.discard();
       throw this.error ?? new Error('the temp file was closed before the part was complete');
-    }
-    try {
-      fsyncPath(this.path);
-    } catch (err) {
-      await this.discard();
-      throw err;
     }
     return { path: this.path, sha256: this.hash.digest('hex'), size: this.size };
   }
