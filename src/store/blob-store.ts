@@ -1,4 +1,5 @@
-// Content-addressed files: every accepted DICOM file is kept byte for byte at blobs/ab/cd/<sha256>.
+// Content-addressed files: every accepted DICOM file is kept byte for byte at blobs/ab/<sha256>
+// (256 folders made once at start, so the hot path never creates one).
 // A file is written to tmp/ by whichever protocol received it; commit() fsyncs it, renames it into place and
 // fsyncs the directory, so a crash never leaves a partial blob under a real name and an acknowledged blob is on
 // disk. The fsyncs are asynchronous (libuv's thread pool) so concurrent requests overlap their disk waits.
@@ -21,13 +22,13 @@ export class BlobStore {
   readonly tmpDir: string;
   readonly blobDir: string;
   readonly quarantineDir: string;
-  private readonly knownDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.tmpDir = path.join(dataDir, 'tmp');
     this.blobDir = path.join(dataDir, 'blobs');
     this.quarantineDir = path.join(dataDir, 'quarantine');
     for (const d of [this.tmpDir, this.blobDir, this.quarantineDir]) mkdirSync(d, { recursive: true });
+    for (let i = 0; i < 256; i++) mkdirSync(path.join(this.blobDir, i.toString(16).padStart(2, '0')), { recursive: true });
   }
 
   /** Leftovers of requests that were cut off (or of a crash) are never accepted; clear them at start. */
@@ -65,7 +66,7 @@ export class BlobStore {
   }
 
   pathFor(sha256: string): string {
-    return path.join(this.blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+    return path.join(this.blobDir, sha256.slice(0, 2), sha256);
   }
 
   /** Makes a spooled file durable at its content address (a no-op when the same bytes are already there). */
@@ -76,13 +77,8 @@ export class BlobStore {
       return target;
     }
     await fsyncPathAsync(file.path);
-    const dir = path.dirname(target);
-    if (!this.knownDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.knownDirs.add(dir);
-    }
     renameSync(file.path, target);
-    await fsyncPathAsync(dir);
+    await fsyncPathAsync(path.dirname(target));
     return target;
   }
 
