@@ -95,7 +95,7 @@ if (keepRunning) {
   const dir = path.relative(process.cwd(), dataDir);
   const served = 'http://127.0.0.1:8042';
   say('   The demo gateway has stopped. To look further, serve its data and ask it:');
-  say(`     npx ophgate serve --data-dir ${dir}`);
+  say(`     npm run ophgate -- serve --data-dir ${dir}`);
   say(`     curl '${served}/dicomweb/studies'                         # QIDO-RS`);
   say(`     curl '${served}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
   say(`     curl '${served}/api/jobs'   curl '${served}/metrics'   curl '${served}/readyz'`);

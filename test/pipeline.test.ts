@@ -70,3 +70,32 @@ describe('pipeline jobs', () => {
     expect(store.getJob(queued.id)?.state).toBe('done');
   });
 });
+
+describe('decode stage', () => {
+  it('dead-letters a job whose image cannot be decoded, with the decoder reason, and keeps serving', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { FIXTURES_DIR } = await import('./helpers/paths.js');
+    tg = await startTestGateway();
+    const store = tg.gateway.ctx.store;
+    // A valid OP file whose JPEG codestream has lost its start-of-image marker: the header gate accepts it
+    // (the structure is intact), the decoder cannot.
+    const bytes = Buffer.from(readFileSync(path.join(FIXTURES_DIR, 'op-jpeg-baseline-grade0-idrid029-L.dcm')));
+    const soi = bytes.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+    expect(soi).toBeGreaterThan(0);
+    bytes.fill(0, soi, soi + 3);
+    expect((await ingest(tg, bytes)).status).toBe('stored');
+    const dead = await waitFor('job dead', () => store.listJobs({ state: 'dead' })[0]);
+    expect(dead.attempts).toBe(1); // permanent: no retries
+    expect(dead.last_error).toMatch(/^decode: instance [0-9.]+ cannot be decoded: .+/);
+    expect((await fetch(`${tg.baseUrl}/healthz`)).status).toBe(200);
+
+    const good = syntheticInstance();
+    await ingest(tg, good.bytes);
+    await waitFor('next study done', () => store.listJobs({ studyUid: good.studyUid }).find((j) => j.state === 'done'));
+    const metrics = await (await fetch(`${tg.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/ophgate_instances_received_total\{protocol="import",outcome="stored"\} 2/);
+    expect(metrics).toMatch(/ophgate_jobs\{state="dead"\} 1/);
+    expect(metrics).toMatch(/ophgate_stage_duration_seconds_count\{stage="decode",outcome="error"\} 1/);
+    expect(metrics).toMatch(/ophgate_studies_settled_total\{routing="ophthalmic"\} 2/);
+  });
+});
