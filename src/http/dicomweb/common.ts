@@ -1,4 +1,4 @@
-// What the DICOMweb read services (QIDO-RS, WADO-RS) share: the base URL for RetrieveURL and BulkDataURI values,
+// What the DICOMweb services share: the base URL for RetrieveURL and BulkDataURI values,
 // resource URLs, and errors that carry an HTTP status. Error bodies are JSON {"error": "..."} like the rest of the
 // gateway; messages name UIDs and query keys but never echo patient data.
 import type { Request } from 'express';
@@ -15,8 +15,10 @@ export class HttpError extends Error {
 export function baseUrl(ctx: GatewayContext, req: Request): string {
   const configured = ctx.config.http.publicBaseUrl;
   if (configured) return configured.replace(/\/+$/, '');
-  const host = req.get('host') ?? `${ctx.config.http.host}`;
-  return `${req.protocol}://${host}`;
+  const host = req.get('host');
+  if (host) return `${req.protocol}://${host}`;
+  const addr = req.socket.localAddress ?? '127.0.0.1'; // HTTP/1.0 without Host: the address the client reached
+  return `${req.protocol}://${addr.includes(':') ? `[${addr}]` : addr}:${req.socket.localPort}`;
 }
 
 export function studyUrl(base: string, study: string): string {

@@ -12,6 +12,7 @@ import type { SpooledFile } from '../../store/blob-store.js';
 import { PartSpool } from './part-spool.js';
 import { statusOf, Status } from '../../ingest/status-codes.js';
 import { isValidUid } from '../../dicom/uid.js';
+import { baseUrl, studyUrl, instanceUrl } from './common.js';
 import { MultipartError, MultipartParser, checkBoundary, parseMediaType, type PartHeaders } from './multipart.js';
 import { storeInstancesResponse, type FailedItem, type StoredItem } from './dicom-json-response.js';
 
@@ -292,23 +293,6 @@ function drain(req: Request): Promise<boolean> {
     req.once('error', onError);
     req.resume();
   });
-}
-
-function baseUrl(ctx: GatewayContext, req: Request): string {
-  const configured = ctx.config.http.publicBaseUrl;
-  if (configured) return configured.replace(/\/+$/, '');
-  const host = req.get('host');
-  if (host) return `${req.protocol}://${host}`;
-  const addr = req.socket.localAddress ?? '127.0.0.1';
-  return `${req.protocol}://${addr.includes(':') ? `[${addr}]` : addr}:${req.socket.localPort}`;
-}
-
-function studyUrl(base: string, study: string): string {
-  return `${base}/dicomweb/studies/${encodeURIComponent(study)}`;
-}
-
-function instanceUrl(base: string, study: string, series: string, instance: string): string {
-  return `${studyUrl(base, study)}/series/${encodeURIComponent(series)}/instances/${encodeURIComponent(instance)}`;
 }
 
 function ms(started: number): number {
