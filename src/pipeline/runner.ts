@@ -21,7 +21,6 @@ export interface RunnerOptions {
 export class PipelineRunner {
   readonly workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   private running = false;
-  private readonly active = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
   private loops: Promise<void>[] = [];

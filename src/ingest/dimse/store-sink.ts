@@ -34,7 +34,6 @@ export class HashingFileSink extends Writable {
   private readonly headerLength: number;
   private size = 0;
   private state: State = 'writing';
-  private failure?: Error;
   private pendingCallback?: () => void;
   private settle!: { resolve: (r: SinkResult) => void; reject: (e: Error) => void };
 
@@ -101,7 +100,6 @@ export class HashingFileSink extends Writable {
 
   private fail(err: Error): void {
     if (this.state === 'done' || this.state === 'discarded' || this.state === 'failed') return;
-    this.failure = err;
     this.state = 'failed';
     this.file.destroy();
     this.releasePending();
@@ -120,7 +118,6 @@ export class HashingFileSink extends Writable {
       this.settle.resolve({ path: this.finalPath, sha256: this.hash.digest('hex'), size: this.size, datasetSize: this.datasetBytes });
     } catch (err) {
       this.state = 'failed';
-      this.failure = err as Error;
       await unlink(this.partPath).catch(() => undefined);
       this.settle.reject(err as Error);
     }
