@@ -48,6 +48,15 @@ export class SqliteStore {
     this.migrate();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared statements are compiled once and reused (preparing is a measurable share of an ingest). */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     for (let v = current; v < MIGRATIONS.length; v++) {
@@ -78,12 +87,12 @@ export class SqliteStore {
     return this.db.transaction((): RecordOutcome => {
       const raced = this.existingOutcome(file, inst, now);
       if (raced) return raced; // our blob stays at its content address; the index keeps the first one
-      const study = this.db.prepare('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
+      const study = this.stmt('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
       let version = 1;
       let reopened = false;
       const s = inst.study;
       if (!study) {
-        this.db.prepare(`INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time,
+        this.stmt(`INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time,
             accession_number, study_id, study_description, referring_physician_name, attributes, state, version, first_received_at, last_received_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', 1, ?, ?)`)
           .run(inst.studyUid, s.patientId, s.patientName, s.patientBirthDate, s.patientSex, s.studyDate, s.studyTime, s.accessionNumber,
@@ -91,13 +100,13 @@ export class SqliteStore {
       } else {
         reopened = study.state === 'settled';
         version = reopened ? study.version + 1 : study.version;
-        this.db.prepare(`UPDATE studies SET state = 'receiving', version = ?, last_received_at = ?, settled_at = CASE WHEN ? THEN NULL ELSE settled_at END
+        this.stmt(`UPDATE studies SET state = 'receiving', version = ?, last_received_at = ?, settled_at = CASE WHEN ? THEN NULL ELSE settled_at END
           WHERE study_uid = ?`).run(version, now, reopened ? 1 : 0, inst.studyUid);
       }
-      this.db.prepare(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
+      this.stmt(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_uid) DO NOTHING`)
         .run(inst.seriesUid, inst.studyUid, inst.series.modality, inst.series.seriesNumber, inst.series.seriesDescription, JSON.stringify(inst.seriesAttributes));
-      this.db.prepare(`INSERT INTO instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, transfer_syntax_uid, instance_number,
+      this.stmt(`INSERT INTO instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, transfer_syntax_uid, instance_number,
           sha256, size, dataset_offset, attributes, protocol, calling_ae, received_at, study_version)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(inst.sopInstanceUid, inst.seriesUid, inst.studyUid, inst.sopClassUid, inst.transferSyntaxUid, inst.instanceNumber,
@@ -108,14 +117,14 @@ export class SqliteStore {
 
   /** Same SOP Instance UID already stored: a duplicate with the same bytes, or a recorded conflict. */
   private existingOutcome(file: SpooledFile, inst: NewInstance, now: number): RecordOutcome | undefined {
-    const existing = this.db.prepare('SELECT sha256, study_uid FROM instances WHERE sop_instance_uid = ?')
+    const existing = this.stmt('SELECT sha256, study_uid FROM instances WHERE sop_instance_uid = ?')
       .get(inst.sopInstanceUid) as { sha256: string; study_uid: string } | undefined;
     if (!existing) return undefined;
     if (existing.sha256 === file.sha256) {
       this.blobs.discard(file);
       return { kind: 'duplicate' };
     }
-    this.db.prepare(`INSERT INTO conflicts (sop_instance_uid, study_uid, stored_sha256, received_sha256, received_size, protocol, calling_ae, received_at)
+    this.stmt(`INSERT INTO conflicts (sop_instance_uid, study_uid, stored_sha256, received_sha256, received_size, protocol, calling_ae, received_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(inst.sopInstanceUid, existing.study_uid, existing.sha256, file.sha256, file.size, inst.protocol, inst.callingAe, now);
     return { kind: 'conflict', storedSha256: existing.sha256 };
   }
@@ -126,17 +135,17 @@ export class SqliteStore {
   }
 
   getInstance(sopInstanceUid: string): InstanceRow | undefined {
-    const row = this.db.prepare('SELECT * FROM instances WHERE sop_instance_uid = ?').get(sopInstanceUid);
+    const row = this.stmt('SELECT * FROM instances WHERE sop_instance_uid = ?').get(sopInstanceUid);
     return row ? parseRow(instanceRow, row) : undefined;
   }
 
   instancesOfStudy(studyUid: string): InstanceRow[] {
-    return this.db.prepare('SELECT * FROM instances WHERE study_uid = ? ORDER BY series_uid, instance_number, sop_instance_uid')
+    return this.stmt('SELECT * FROM instances WHERE study_uid = ? ORDER BY series_uid, instance_number, sop_instance_uid')
       .all(studyUid).map((r) => parseRow(instanceRow, r));
   }
 
   instancesOfSeries(seriesUid: string): InstanceRow[] {
-    return this.db.prepare('SELECT * FROM instances WHERE series_uid = ? ORDER BY instance_number, sop_instance_uid')
+    return this.stmt('SELECT * FROM instances WHERE series_uid = ? ORDER BY instance_number, sop_instance_uid')
       .all(seriesUid).map((r) => parseRow(instanceRow, r));
   }
 
@@ -145,37 +154,37 @@ export class SqliteStore {
   }
 
   countInstances(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n;
+    return (this.stmt('SELECT count(*) AS n FROM instances').get() as { n: number }).n;
   }
 
   conflicts(limit = 100): ConflictRow[] {
-    return this.db.prepare('SELECT * FROM conflicts ORDER BY id DESC LIMIT ?').all(limit).map((r) => parseRow(conflictRow, r));
+    return this.stmt('SELECT * FROM conflicts ORDER BY id DESC LIMIT ?').all(limit).map((r) => parseRow(conflictRow, r));
   }
 
   // ---- studies ---------------------------------------------------------------------------------------------
 
   getStudy(studyUid: string): StudyRow | undefined {
-    const row = this.db.prepare('SELECT * FROM studies WHERE study_uid = ?').get(studyUid);
+    const row = this.stmt('SELECT * FROM studies WHERE study_uid = ?').get(studyUid);
     return row ? parseRow(studyRow, row) : undefined;
   }
 
   seriesOfStudy(studyUid: string): SeriesRow[] {
-    return this.db.prepare('SELECT * FROM series WHERE study_uid = ? ORDER BY series_number, series_uid').all(studyUid).map((r) => parseRow(seriesRow, r));
+    return this.stmt('SELECT * FROM series WHERE study_uid = ? ORDER BY series_number, series_uid').all(studyUid).map((r) => parseRow(seriesRow, r));
   }
 
   getSeries(seriesUid: string): SeriesRow | undefined {
-    const row = this.db.prepare('SELECT * FROM series WHERE series_uid = ?').get(seriesUid);
+    const row = this.stmt('SELECT * FROM series WHERE series_uid = ?').get(seriesUid);
     return row ? parseRow(seriesRow, row) : undefined;
   }
 
   /** Studies still receiving whose last instance arrived before the cut-off. */
   studiesDueToSettle(cutoff: number): Array<{ study_uid: string; version: number }> {
-    return this.db.prepare(`SELECT study_uid, version FROM studies WHERE state = 'receiving' AND last_received_at <= ? ORDER BY last_received_at`)
+    return this.stmt(`SELECT study_uid, version FROM studies WHERE state = 'receiving' AND last_received_at <= ? ORDER BY last_received_at`)
       .all(cutoff) as Array<{ study_uid: string; version: number }>;
   }
 
   listStudies(limit = 100, offset = 0): StudyRow[] {
-    return this.db.prepare('SELECT * FROM studies ORDER BY last_received_at DESC LIMIT ? OFFSET ?').all(limit, offset).map((r) => parseRow(studyRow, r));
+    return this.stmt('SELECT * FROM studies ORDER BY last_received_at DESC LIMIT ? OFFSET ?').all(limit, offset).map((r) => parseRow(studyRow, r));
   }
 
   /**
@@ -185,14 +194,14 @@ export class SqliteStore {
    */
   settleStudy(studyUid: string, version: number, routing: { ophthalmic: boolean; rule: string | null; reason: string }, firstStage: string | null, now = Date.now()): { jobId: number | null } | undefined {
     return this.db.transaction(() => {
-      const res = this.db.prepare(`UPDATE studies SET state = 'settled', settled_at = ?, routing = ?, routing_rule = ?, routing_reason = ?
+      const res = this.stmt(`UPDATE studies SET state = 'settled', settled_at = ?, routing = ?, routing_rule = ?, routing_reason = ?
           WHERE study_uid = ? AND version = ? AND state = 'receiving'`)
         .run(now, routing.ophthalmic ? 'ophthalmic' : 'ignored', routing.rule, routing.reason, studyUid, version);
       if (res.changes === 0) return undefined;
       if (!routing.ophthalmic || firstStage === null) return { jobId: null };
-      this.db.prepare(`UPDATE jobs SET state = 'superseded', lease_owner = NULL, lease_until = NULL, updated_at = ?
+      this.stmt(`UPDATE jobs SET state = 'superseded', lease_owner = NULL, lease_until = NULL, updated_at = ?
           WHERE study_uid = ? AND state IN ('queued', 'running', 'dead')`).run(now, studyUid);
-      const info = this.db.prepare(`INSERT INTO jobs (study_uid, study_version, state, stage, attempts, next_run_at, created_at, updated_at)
+      const info = this.stmt(`INSERT INTO jobs (study_uid, study_version, state, stage, attempts, next_run_at, created_at, updated_at)
           VALUES (?, ?, 'queued', ?, 0, ?, ?, ?) ON CONFLICT (study_uid, study_version) DO NOTHING`)
         .run(studyUid, version, firstStage, now, now, now);
       return { jobId: info.changes ? Number(info.lastInsertRowid) : null };
@@ -204,31 +213,31 @@ export class SqliteStore {
   /** Takes the next runnable job: a queued one that is due, or a running one whose worker's lease ran out. */
   claimJob(owner: string, leaseMs: number, now = Date.now()): JobRow | undefined {
     return this.db.transaction(() => {
-      const row = this.db.prepare(`SELECT * FROM jobs
+      const row = this.stmt(`SELECT * FROM jobs
           WHERE (state = 'queued' AND next_run_at <= ?) OR (state = 'running' AND lease_until < ?)
           ORDER BY next_run_at, id LIMIT 1`).get(now, now);
       if (!row) return undefined;
       const job = parseRow(jobRow, row);
-      this.db.prepare(`UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`)
+      this.stmt(`UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`)
         .run(owner, now + leaseMs, now, job.id);
       return { ...job, state: 'running' as const, lease_owner: owner, lease_until: now + leaseMs };
     })();
   }
 
   renewLease(jobId: number, owner: string, leaseMs: number, now = Date.now()): boolean {
-    return this.db.prepare(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+    return this.stmt(`UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
       .run(now + leaseMs, now, jobId, owner).changes === 1;
   }
 
   /** Persists a stage's result and moves the job on, only if this worker still holds it. */
   completeStage(jobId: number, owner: string, stage: string, result: object, durationMs: number, nextStage: string | null, now = Date.now()): boolean {
     return this.db.transaction(() => {
-      const held = this.db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?`).get(jobId, owner);
+      const held = this.stmt(`SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?`).get(jobId, owner);
       if (!held) return false;
-      this.db.prepare(`INSERT INTO stage_results (job_id, stage, result, duration_ms, completed_at) VALUES (?, ?, ?, ?, ?)
+      this.stmt(`INSERT INTO stage_results (job_id, stage, result, duration_ms, completed_at) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT (job_id, stage) DO UPDATE SET result = excluded.result, duration_ms = excluded.duration_ms, completed_at = excluded.completed_at`)
         .run(jobId, stage, JSON.stringify(result), Math.round(durationMs), now);
-      this.db.prepare(`UPDATE jobs SET stage = ?, state = ?, attempts = 0, last_error = NULL, next_run_at = ?,
+      this.stmt(`UPDATE jobs SET stage = ?, state = ?, attempts = 0, last_error = NULL, next_run_at = ?,
           lease_owner = CASE WHEN ? IS NULL THEN NULL ELSE lease_owner END, lease_until = CASE WHEN ? IS NULL THEN NULL ELSE lease_until END, updated_at = ?
           WHERE id = ?`).run(nextStage, nextStage ? 'running' : 'done', now, nextStage, nextStage, now, jobId);
       return true;
@@ -237,26 +246,26 @@ export class SqliteStore {
 
   /** Records a failed attempt: back to the queue after a delay, or dead once attempts are spent. */
   failStage(jobId: number, owner: string, error: string, retryAt: number | null, now = Date.now()): boolean {
-    return this.db.prepare(`UPDATE jobs SET attempts = attempts + 1, last_error = ?, state = ?, next_run_at = COALESCE(?, next_run_at),
+    return this.stmt(`UPDATE jobs SET attempts = attempts + 1, last_error = ?, state = ?, next_run_at = COALESCE(?, next_run_at),
         lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`)
       .run(error, retryAt === null ? 'dead' : 'queued', retryAt, now, jobId, owner).changes === 1;
   }
 
   /** Hands a job back to the queue (used when a worker stops before finishing a stage). */
   releaseJob(jobId: number, owner: string, now = Date.now()): void {
-    this.db.prepare(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_run_at = ?, updated_at = ?
+    this.stmt(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_run_at = ?, updated_at = ?
         WHERE id = ? AND state = 'running' AND lease_owner = ?`).run(now, now, jobId, owner);
   }
 
   /** An operator's requeue of a dead job: attempts start again at its unfinished stage. */
   requeueJob(jobId: number, now = Date.now()): JobRow | undefined {
-    const changed = this.db.prepare(`UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`)
+    const changed = this.stmt(`UPDATE jobs SET state = 'queued', attempts = 0, next_run_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`)
       .run(now, now, jobId).changes;
     return changed ? this.getJob(jobId) : undefined;
   }
 
   getJob(jobId: number): JobRow | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId);
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(jobId);
     return row ? parseRow(jobRow, row) : undefined;
   }
 
@@ -266,22 +275,22 @@ export class SqliteStore {
     if (filter.state) { where.push('state = ?'); args.push(filter.state); }
     if (filter.studyUid) { where.push('study_uid = ?'); args.push(filter.studyUid); }
     const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
-    return this.db.prepare(sql).all(...args, filter.limit ?? 100, filter.offset ?? 0).map((r) => parseRow(jobRow, r));
+    return this.stmt(sql).all(...args, filter.limit ?? 100, filter.offset ?? 0).map((r) => parseRow(jobRow, r));
   }
 
   jobCounts(): Record<JobState, number> {
     const counts: Record<JobState, number> = { queued: 0, running: 0, done: 0, dead: 0, superseded: 0 };
-    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>) counts[r.state] = r.n;
+    for (const r of this.stmt('SELECT state, count(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: JobState; n: number }>) counts[r.state] = r.n;
     return counts;
   }
 
   stageResults(jobId: number): StageResultRow[] {
-    return this.db.prepare('SELECT * FROM stage_results WHERE job_id = ? ORDER BY completed_at').all(jobId).map((r) => parseRow(stageResultRow, r));
+    return this.stmt('SELECT * FROM stage_results WHERE job_id = ? ORDER BY completed_at').all(jobId).map((r) => parseRow(stageResultRow, r));
   }
 
   /** Results of a stage from the study's latest finished job, for whoever shows or sends them later. */
   latestStageResult(studyUid: string, stage: string): StageResultRow | undefined {
-    const row = this.db.prepare(`SELECT r.* FROM stage_results r JOIN jobs j ON j.id = r.job_id
+    const row = this.stmt(`SELECT r.* FROM stage_results r JOIN jobs j ON j.id = r.job_id
         WHERE j.study_uid = ? AND r.stage = ? ORDER BY j.study_version DESC LIMIT 1`).get(studyUid, stage);
     return row ? parseRow(stageResultRow, row) : undefined;
   }
