@@ -6,7 +6,7 @@ import { firstNumber, firstString, pick, type DicomJson } from '../dicom/json-mo
 import type { SpooledFile } from '../store/blob-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { Metrics, Protocol } from '../metrics/registry.js';
-import { STUDY_LEVEL_TAGS, SERIES_LEVEL_TAGS } from '../dicom/levels.js';
+import { STUDY_LEVEL_TAGS, SERIES_LEVEL_TAGS } from '../dicom/attribute-levels.js';
 
 export interface InstanceSource { protocol: Protocol; callingAe?: string; associationId?: string }
 

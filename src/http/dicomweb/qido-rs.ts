@@ -4,7 +4,7 @@
 import type { Request, Response, NextFunction, Router } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import type { DicomJson } from '../../dicom/json-model.js';
-import { STUDY_LEVEL_TAGS, SERIES_LEVEL_TAGS } from '../../dicom/levels.js';
+import { STUDY_LEVEL_TAGS, SERIES_LEVEL_TAGS } from '../../dicom/attribute-levels.js';
 import { searchStudies, searchSeries, searchInstances, type StudyMatch, type SeriesMatch, type InstanceMatch } from '../../store/queries.js';
 import { parseQidoQuery, registerSqlFunctions, MAX_RESULTS, type QidoLevel, type QidoQuery, type QidoScope } from './qido-query.js';
 import { HttpError, baseUrl, studyUrl, seriesUrl, instanceUrl, pathUid } from './common.js';
