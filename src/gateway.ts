@@ -83,6 +83,12 @@ export class Gateway {
 
     const app = createHttpApp(ctx);
     const server = http.createServer({ requestTimeout: 0 }, app);
+    // "Expect: 100-continue": invite the body only when it fits; otherwise the route answers (413) before any upload.
+    server.on('checkContinue', (req, res) => {
+      const declared = Number(req.headers['content-length']);
+      if (!(declared > config.http.maxRequestBytes)) res.writeContinue();
+      app(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -328,3 +328,30 @@ describe.skipIf(!haveFiles)('STOW-RS size limit (http.maxRequestBytes = 100000)'
     expect(res.status, res.text).toBe(f.bytes.length < 95_000 ? 200 : 413);
   });
 });
+
+describe('STOW-RS with Expect: 100-continue', () => {
+  it('answers 413 before the client uploads an oversize body, and invites a body that fits', async () => {
+    const http = await import('node:http');
+    const { startTestGateway } = await import('./helpers/gateway.js');
+    const tg = await startTestGateway({ 'http.maxRequestBytes': 1000, 'pipeline.enabled': false });
+    try {
+      const url = new URL(`${tg.baseUrl}/dicomweb/studies`);
+      const ask = (length: number) => new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+        let continued = false;
+        const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: {
+          'Content-Type': 'multipart/related; type="application/dicom"; boundary=b', 'Content-Length': String(length), Expect: '100-continue',
+        } });
+        req.on('continue', () => { continued = true; req.end(Buffer.alloc(length, 0x2d)); });
+        req.on('response', (res) => { res.resume(); resolve({ status: res.statusCode!, continued }); req.destroy(); });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+      expect(await ask(50_000_000)).toEqual({ status: 413, continued: false });
+      const small = await ask(100);
+      expect(small.continued).toBe(true);
+      expect(small.status).toBe(400); // invited, read, and found not to be a multipart body
+    } finally {
+      await tg.stop();
+    }
+  });
+});
