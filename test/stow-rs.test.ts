@@ -231,7 +231,7 @@ describe.skipIf(!haveFiles)('STOW-RS', () => {
     const a = withNewSopUid(bySize[0]!, 4242);
     const b = bySize.at(-1)!;
     const body = Buffer.concat([partBytes({ bytes: a.bytes }), partBytes({ bytes: b.bytes }).subarray(0, Math.floor(b.bytes.length / 2))]);
-    const http = await import('node:http');
+    const http = await import('node:http'); // a raw client: fetch cannot send Expect: 100-continue
     await new Promise<void>((resolve) => {
       const req = http.request(url, { method: 'POST', headers: { 'Content-Type': MULTIPART }, agent: false });
       req.on('error', () => resolve());
@@ -331,8 +331,7 @@ describe.skipIf(!haveFiles)('STOW-RS size limit (http.maxRequestBytes = 100000)'
 
 describe('STOW-RS with Expect: 100-continue', () => {
   it('answers 413 before the client uploads an oversize body, and invites a body that fits', async () => {
-    const http = await import('node:http');
-    const { startTestGateway } = await import('./helpers/gateway.js');
+    const http = await import('node:http'); // a raw client: fetch cannot send Expect: 100-continue
     const tg = await startTestGateway({ 'http.maxRequestBytes': 1000, 'pipeline.enabled': false });
     try {
       const url = new URL(`${tg.baseUrl}/dicomweb/studies`);
