@@ -72,6 +72,6 @@ export function routeStudy(rules: RoutingRules, instances: DicomJson[]): Routing
   return {
     ophthalmic: false,
     rule: null,
-    reason: `no instance matched an ophthalmic routing rule (modalities: ${modalities}; ${instances.length} instances${ignored ? `, ${ignored} ignored as derived objects` : ''})`,
+    reason: `no instance matched an ophthalmic routing rule (modalities: ${modalities}; ${instances.length} instance${instances.length === 1 ? '' : 's'}${ignored ? `, ${ignored} ignored as derived objects` : ''})`,
   };
 }
