@@ -598,8 +598,18 @@ By module:
 ${profileSummary.modules.map(([k, us]) => `| \`${k}\` | ${fmt(us / 1000, 0)} | ${fmt((100 * us) / profileSummary!.total)}% |`).join('\n')}
 ` : ''}`;
   mkdirSync(path.dirname(DOCS), { recursive: true });
-  writeFileSync(DOCS, doc);
+  writeFileSync(DOCS, doc + keptNotes());
   log(`wrote ${path.relative(PROJECT_ROOT, DOCS)}`);
 }
 agent.destroy();
 process.exit(exitCode);
+
+/** The hand-written part of docs/benchmarks.md (history, analysis) survives each regeneration. */
+function keptNotes(): string {
+  const START = '<!-- kept-notes:start -->';
+  const END = '<!-- kept-notes:end -->';
+  const old = existsSync(DOCS) ? readFileSync(DOCS, 'utf8') : '';
+  const a = old.indexOf(START);
+  const b = old.indexOf(END);
+  return a >= 0 && b > a ? `\n${old.slice(a, b + END.length)}\n` : '';
+}
