@@ -7,8 +7,9 @@ import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log/logger.js';
 import { Gateway } from '../src/gateway.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
+import type { ManifestEntry } from './make-fixtures.js';
 
-interface ManifestFile { path: string; valid: boolean; ophthalmic: boolean; studyInstanceUid: string | null; laterality: string | null; encoding: string | null }
+type ManifestFile = Pick<ManifestEntry, 'path' | 'valid' | 'ophthalmic' | 'studyInstanceUid' | 'laterality' | 'encoding'>;
 
 const keepRunning = process.argv.includes('--keep-running');
 const fixtures = path.join(PROJECT_ROOT, 'fixtures');
