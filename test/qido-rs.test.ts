@@ -4,8 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, SHARED_DIR, FIXTURES_DIR, type TestGateway } from './helpers/gateway.js';
-import { readInstanceHeader } from '../src/dicom/part10-header.js';
+import { ingestFile, startTestGateway, SHARED_DIR, FIXTURES_DIR, type TestGateway } from './helpers/gateway.js';
 import type { DicomJson } from '../src/dicom/json-model.js';
 
 interface Inst { file: string; study: string; series: string; sop: string; sopClass: string; attrs: DicomJson }
@@ -76,9 +75,7 @@ describe.skipIf(FILES.length === 0)('QIDO-RS', () => {
   beforeAll(async () => {
     tg = await startTestGateway({ 'pipeline.enabled': false, 'dimse.enabled': false });
     for (const file of FILES) {
-      const header = await readInstanceHeader(file, fs.statSync(file).size);
-      const spooled = await tg.gateway.ctx.store.blobs.spool(fs.createReadStream(file));
-      const outcome = await tg.gateway.ctx.acceptor.accept(spooled, { protocol: 'import' });
+      const { header, outcome } = await ingestFile(tg, file);
       if (outcome.status !== 'stored') continue;
       corpus.push({ file, study: header.studyInstanceUid, series: header.seriesInstanceUid, sop: header.sopInstanceUid, sopClass: header.sopClassUid, attrs: header.attributes });
     }

@@ -60,3 +60,13 @@ export async function ingest(tg: TestGateway, bytes: Buffer, source: { protocol?
   const spooled = await tg.gateway.ctx.store.blobs.spool(Readable.from([bytes]));
   return tg.gateway.ctx.acceptor.accept(spooled, { protocol: source.protocol ?? 'import', associationId: source.associationId });
 }
+
+/** Feeds a file through the ingest door and returns its parsed header beside the outcome (for expected answers). */
+export async function ingestFile(tg: TestGateway, file: string) {
+  const fs = await import('node:fs');
+  const { readInstanceHeader } = await import('../../src/dicom/part10-header.js');
+  const header = await readInstanceHeader(file, fs.statSync(file).size);
+  const spooled = await tg.gateway.ctx.store.blobs.spool(fs.createReadStream(file));
+  const outcome = await tg.gateway.ctx.acceptor.accept(spooled, { protocol: 'import' });
+  return { header, outcome };
+}
