@@ -6,6 +6,7 @@ import type { Metrics } from './metrics/registry.js';
 import type { InstanceAcceptor } from './ingest/accept-instance.js';
 import type { StudyAssembler } from './ingest/study-assembler.js';
 import type { PipelineRunner } from './pipeline/runner.js';
+import type { DecodePool } from './dicom/pixels/decode-pool.js';
 
 export interface GatewayContext {
   config: Config;
@@ -15,5 +16,6 @@ export interface GatewayContext {
   acceptor: InstanceAcceptor;
   assembler: StudyAssembler;
   runner: PipelineRunner;
+  decodePool: DecodePool;
   readiness: { dimse: string; pipeline: string };
 }

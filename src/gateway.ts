@@ -14,6 +14,7 @@ import { loadRoutingRules } from './ingest/routing-rules.js';
 import { statusOf } from './ingest/status-codes.js';
 import { DimseScp } from './ingest/dimse/scp.js';
 import { PipelineRunner } from './pipeline/runner.js';
+import { DecodePool } from './dicom/pixels/decode-pool.js';
 import { defaultStages } from './pipeline/stages/index.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
@@ -45,6 +46,7 @@ export class Gateway {
     store.blobs.clearTmp();
     const rulesFile = path.resolve(PROJECT_ROOT, config.routing.rulesFile);
     const rules = loadRoutingRules(rulesFile);
+    const decodePool = new DecodePool(config.pipeline.decodeWorkers, config.pipeline.decodeTimeoutSeconds * 1000);
     const runner = new PipelineRunner(store, options.stages ?? defaultStages(), {
       maxAttempts: config.pipeline.maxAttempts,
       backoffMs: config.pipeline.backoffSeconds * 1000,
@@ -52,7 +54,7 @@ export class Gateway {
       leaseMs: config.pipeline.leaseSeconds * 1000,
       pollMs: config.pipeline.pollMilliseconds,
       concurrency: config.pipeline.concurrency,
-    }, metrics, logger.child({ component: 'pipeline' }));
+    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file) });
     const assembler = new StudyAssembler(store, rules, {
       settleMs: config.assembly.settleSeconds * 1000,
       settleOnAssociationRelease: config.dimse.settleOnAssociationRelease,
@@ -60,7 +62,7 @@ export class Gateway {
     }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
     const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
     const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
-    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, readiness };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, readiness };
 
     let dimse: DimseScp | undefined;
     let dimsePort: number | undefined;
@@ -108,6 +110,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.ctx.assembler.stop();
     await this.ctx.runner.stop();
+    await this.ctx.decodePool.close();
     await this.dimse?.close();
     await new Promise<void>((resolve) => {
       this.httpServer.close(() => resolve());

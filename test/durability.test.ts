@@ -89,7 +89,7 @@ describe('crash safety', () => {
 
     const serve2 = await startServe('after-kill');
     const rerun = spawnSync(process.execPath, [CLI, 'import', '--json', inputDir], { env: env(), encoding: 'utf8' });
-    expect(rerun.status).toBe(0);
+    expect(rerun.status, `${rerun.stderr}\n${rerun.stdout.split('\n').filter((l) => !/"status":"(stored|duplicate)"/.test(l)).join('\n')}`).toBe(0);
     const outcomes = rerun.stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string });
     expect(outcomes.filter((o) => o.status === 'duplicate').length).toBeGreaterThanOrEqual(acknowledged.length);
 

@@ -47,6 +47,9 @@ export const configSchema = z.object({
     leaseSeconds: z.number().positive().default(120),
     pollMilliseconds: z.number().int().positive().default(500),
     concurrency: z.number().int().min(1).default(1),
+    /** Worker threads that decode images (off the event loop), and how long one image may take. */
+    decodeWorkers: z.number().int().min(1).max(16).default(1),
+    decodeTimeoutSeconds: z.number().positive().default(300),
   }).strict().prefault({}),
   dicom: z.object({
     /** Root under which OphGate mints UIDs for what it creates. */

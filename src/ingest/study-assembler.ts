@@ -42,8 +42,12 @@ export class StudyAssembler implements StudyListener {
     this.byAssociation.delete(associationId);
     if (!studies || !this.options.settleOnAssociationRelease) return;
     for (const studyUid of studies) {
-      const study = this.store.getStudy(studyUid);
-      if (study?.state === 'receiving') this.settle(studyUid, study.version);
+      try {
+        const study = this.store.getStudy(studyUid);
+        if (study?.state === 'receiving') this.settle(studyUid, study.version);
+      } catch (err) {
+        this.logger.error({ studyUid, err: (err as Error).message }, 'settling on release failed; the study settles by time');
+      }
     }
   }
 
@@ -64,7 +68,14 @@ export class StudyAssembler implements StudyListener {
 
   /** Settles every study that has been quiet for the settle time (also those left receiving by a crash). */
   tick(now = Date.now()): void {
-    for (const { study_uid, version } of this.store.studiesDueToSettle(now - this.options.settleMs)) {
+    let due: Array<{ study_uid: string; version: number }>;
+    try {
+      due = this.store.studiesDueToSettle(now - this.options.settleMs);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'reading studies to settle failed; will retry');
+      return;
+    }
+    for (const { study_uid, version } of due) {
       try {
         this.settle(study_uid, version, now);
       } catch (err) {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { JobRow } from '../store/rows.js';
-import { PermanentStageError, type Stage } from './stage.js';
+import { PermanentStageError, type Stage, type StageServices } from './stage.js';
 
 export interface RunnerOptions {
   maxAttempts: number;
@@ -31,6 +31,7 @@ export class PipelineRunner {
     private readonly options: RunnerOptions,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly services: StageServices,
   ) {
     if (new Set(stages.map((s) => s.name)).size !== stages.length) throw new Error('pipeline stage names must be unique');
   }
@@ -59,17 +60,24 @@ export class PipelineRunner {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const job = this.store.claimJob(this.workerId, this.options.leaseMs);
-      this.refreshJobGauge();
-      if (!job) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.options.pollMs);
-          this.wake = () => { clearTimeout(t); resolve(); };
-        });
-        continue;
+      let job: JobRow | undefined;
+      try {
+        job = this.store.claimJob(this.workerId, this.options.leaseMs);
+        this.refreshJobGauge();
+        if (job) {
+          await this.runJob(job);
+          this.refreshJobGauge();
+          continue;
+        }
+      } catch (err) {
+        // The store itself failed (e.g. locked past busy_timeout by another process): keep the worker alive and
+        // try again after the poll interval; an unfinished job is taken over when its lease runs out.
+        this.logger.error({ jobId: job?.id, err: (err as Error).message }, 'pipeline worker error; retrying');
       }
-      await this.runJob(job);
-      this.refreshJobGauge();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.options.pollMs);
+        this.wake = () => { clearTimeout(t); resolve(); };
+      });
     }
   }
 
@@ -102,7 +110,7 @@ export class PipelineRunner {
         const result = await stage.run({
           job, study, instances: this.store.instancesOfStudy(job.study_uid), store: this.store,
           derivedDir: path.join(this.store.dataDir, 'derived', job.study_uid, `v${job.study_version}`),
-          previous, logger: log.child({ stage: stage.name }), signal: this.abort.signal,
+          previous, logger: log.child({ stage: stage.name }), signal: this.abort.signal, services: this.services,
         });
         const seconds = (performance.now() - started) / 1000;
         if (!this.running) { this.store.releaseJob(job.id, this.workerId); return; }

@@ -3,6 +3,13 @@
 import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { InstanceRow, JobRow, StudyRow } from '../store/rows.js';
+import type { DecodedFrame } from '../dicom/pixels/index.js';
+
+/** Shared, long-lived helpers a stage may call (built once by the gateway). */
+export interface StageServices {
+  /** Decodes a stored DICOM file off the event loop (see src/dicom/pixels/decode-pool.ts). */
+  decode(path: string): Promise<DecodedFrame[]>;
+}
 
 export interface StageContext {
   job: JobRow;
@@ -15,6 +22,7 @@ export interface StageContext {
   previous: Record<string, Record<string, unknown>>;
   logger: Logger;
   signal: AbortSignal;
+  services: StageServices;
 }
 
 export interface Stage {

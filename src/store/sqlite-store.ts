@@ -50,6 +50,16 @@ export class SqliteStore {
 
   private readonly statements = new Map<string, Database.Statement>();
 
+  /**
+   * Runs fn in a BEGIN IMMEDIATE transaction. Several processes share the database (`ophgate import` beside
+   * `ophgate serve`, later several workers): a deferred transaction that reads first and then writes can fail at
+   * once with SQLITE_BUSY when another writer got in between; taking the write lock up front makes it wait
+   * (busy_timeout) instead.
+   */
+  private writeTransaction<T>(fn: () => T): () => T {
+    return () => this.db.transaction(fn).immediate();
+  }
+
   /** Prepared statements are compiled once and reused (preparing is a measurable share of an ingest). */
   private stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
@@ -60,7 +70,7 @@ export class SqliteStore {
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
+      this.writeTransaction(() => {
         this.db.exec(MIGRATIONS[v]!);
         this.db.pragma(`user_version = ${v + 1}`);
       })();
@@ -84,7 +94,7 @@ export class SqliteStore {
     if (early) return early.kind === 'conflict' ? this.quarantined(file, early) : early;
     await this.blobs.commit(file);
     // The commit awaited the disk: another request may have stored the same SOP Instance meanwhile.
-    return this.db.transaction((): RecordOutcome => {
+    return this.writeTransaction((): RecordOutcome => {
       const raced = this.existingOutcome(file, inst, now);
       if (raced) return raced; // our blob stays at its content address; the index keeps the first one
       const study = this.stmt('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
@@ -193,7 +203,7 @@ export class SqliteStore {
    * Returns undefined when the study changed meanwhile (a late instance): it will settle again later.
    */
   settleStudy(studyUid: string, version: number, routing: { ophthalmic: boolean; rule: string | null; reason: string }, firstStage: string | null, now = Date.now()): { jobId: number | null } | undefined {
-    return this.db.transaction(() => {
+    return this.writeTransaction(() => {
       const res = this.stmt(`UPDATE studies SET state = 'settled', settled_at = ?, routing = ?, routing_rule = ?, routing_reason = ?
           WHERE study_uid = ? AND version = ? AND state = 'receiving'`)
         .run(now, routing.ophthalmic ? 'ophthalmic' : 'ignored', routing.rule, routing.reason, studyUid, version);
@@ -212,7 +222,7 @@ export class SqliteStore {
 
   /** Takes the next runnable job: a queued one that is due, or a running one whose worker's lease ran out. */
   claimJob(owner: string, leaseMs: number, now = Date.now()): JobRow | undefined {
-    return this.db.transaction(() => {
+    return this.writeTransaction(() => {
       const row = this.stmt(`SELECT * FROM jobs
           WHERE (state = 'queued' AND next_run_at <= ?) OR (state = 'running' AND lease_until < ?)
           ORDER BY next_run_at, id LIMIT 1`).get(now, now);
@@ -231,7 +241,7 @@ export class SqliteStore {
 
   /** Persists a stage's result and moves the job on, only if this worker still holds it. */
   completeStage(jobId: number, owner: string, stage: string, result: object, durationMs: number, nextStage: string | null, now = Date.now()): boolean {
-    return this.db.transaction(() => {
+    return this.writeTransaction(() => {
       const held = this.stmt(`SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?`).get(jobId, owner);
       if (!held) return false;
       this.stmt(`INSERT INTO stage_results (job_id, stage, result, duration_ms, completed_at) VALUES (?, ?, ?, ?, ?)

@@ -10,7 +10,8 @@ export type PixelDecodeReason =
   | 'short-data' // native pixel data or fragments shorter than the attributes require
   | 'truncated' // a compressed codestream ends early
   | 'malformed' // a codestream whose structure is broken
-  | 'codec'; // the WASM codec failed
+  | 'codec' // the WASM codec failed
+  | 'timeout'; // the decode worker took longer than allowed and was stopped
 
 export class PixelDecodeError extends Error {
   readonly reason: PixelDecodeReason;

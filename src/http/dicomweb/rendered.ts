@@ -4,7 +4,7 @@
 // enlargement). window, annotation and iccprofile are accepted but not applied (a Warning header says so).
 import type { Request } from 'express';
 import sharp from 'sharp';
-import { decodeFrames, PixelDecodeError } from '../../dicom/pixels/index.js';
+import { PixelDecodeError, type DecodedFrame } from '../../dicom/pixels/index.js';
 import { HttpError } from './common.js';
 import { acceptOf, covers, parseAccept } from './media-types.js';
 
@@ -60,16 +60,19 @@ function decodeStatus(err: PixelDecodeError): number {
     case 'no-pixel-data': return 404;
     case 'unsupported': return 406;
     case 'too-large': return 413;
+    case 'timeout': return 503;
     default: return 422;
   }
 }
 
-/** Decodes frame `frameNumber` (1-based) of a stored file and encodes it. */
-export async function renderFrame(bytes: Uint8Array, frameNumber: number, type: RenderedType, params: RenderParams, sopInstanceUid: string): Promise<Buffer> {
+/** Decodes frame `frameNumber` (1-based) of a stored file (in the decode workers) and encodes it. */
+export async function renderFrame(decode: (file: string) => Promise<DecodedFrame[]>, file: string, frameNumber: number, type: RenderedType, params: RenderParams, sopInstanceUid: string): Promise<Buffer> {
   let n = 0;
   try {
-    for await (const frame of decodeFrames(bytes)) {
-      if (++n < frameNumber) continue;
+    const frames = await decode(file);
+    n = frames.length;
+    const frame = frames[frameNumber - 1];
+    if (frame) {
       let img = sharp(frame.rgb, { raw: { width: frame.columns, height: frame.rows, channels: 3 } });
       if (params.viewport) img = img.resize(params.viewport.width, params.viewport.height, { fit: 'inside', withoutEnlargement: true });
       return type === 'image/png' ? await img.png().toBuffer() : await img.jpeg({ quality: params.quality }).toBuffer();

@@ -2,7 +2,7 @@
 // type="application/dicom", the original bytes streamed from the blob store, never transcoded), metadata
 // (application/dicom+json, BulkDataURIs pointing at the bulkdata resource here), bulk data and frames
 // (application/octet-stream parts, bytes as stored) and rendered frames (image/jpeg or image/png).
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import type { Request, Response, NextFunction, Router } from 'express';
 import type { GatewayContext } from '../../gateway-context.js';
 import { TRANSFER_SYNTAXES } from '../../dicom/transfer-syntaxes.js';
@@ -253,8 +253,7 @@ async function retrieveRendered(ctx: GatewayContext, req: Request, res: Response
   const params = parseRenderParams(req.query as Record<string, unknown>);
   const [f] = resolve(ctx, t);
   await checkBlobs(ctx, [f!]);
-  const bytes = await readFile(ctx.store.blobPath(f!));
-  const image = await renderFrame(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), frame, type, params, t.instance!);
+  const image = await renderFrame((file) => ctx.decodePool.decode(file), ctx.store.blobPath(f!), frame, type, params, t.instance!);
   if (params.ignored.length) {
     res.append('Warning', `299 ${req.get('host') ?? 'ophgate'}: "The ${params.ignored.join(', ')} parameter(s) are not supported and were ignored."`);
   }

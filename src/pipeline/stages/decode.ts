@@ -1,10 +1,10 @@
 // Stage 1: decode every image of the study to 8-bit RGB and keep it as lossless PNG for the stages after
 // (inference reads these, never the DICOM codecs). An image that cannot be decoded fails the job for good,
 // with the decoder's reason.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeFile, PixelDecodeError } from '../../dicom/pixels/index.js';
+import { PixelDecodeError } from '../../dicom/pixels/index.js';
 import { PermanentStageError, type Stage, type StageContext } from '../stage.js';
 
 export interface DecodedImage {
@@ -32,7 +32,7 @@ export const decodeStage: Stage = {
       }
       let frames;
       try {
-        frames = await decodeFile(await readFile(ctx.store.blobPath(inst)));
+        frames = await ctx.services.decode(ctx.store.blobPath(inst));
       } catch (err) {
         const reason = err instanceof PixelDecodeError ? err.message : `decoder failed: ${(err as Error).message}`;
         throw new PermanentStageError(`instance ${inst.sop_instance_uid} cannot be decoded: ${reason}`);

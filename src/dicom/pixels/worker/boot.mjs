@@ -1,0 +1,6 @@
+// Entry of a decode worker thread. Worker threads do not inherit tsx from the main thread, so register it here,
+// then load the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./decode-worker.ts');
