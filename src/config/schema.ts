@@ -51,6 +51,16 @@ export const configSchema = z.object({
     decodeWorkers: z.number().int().min(1).max(16).default(1),
     decodeTimeoutSeconds: z.number().positive().default(300),
   }).strict().prefault({}),
+  inference: z.object({
+    /** Models the gateway runs: each <folder>/manifest.json beside its ONNX file (src/inference/README.md); relative paths are resolved against the project root. */
+    modelsDir: z.string().min(1).default('models'),
+    /** auto: CUDA, then WebGPU, then the CPU, the first that starts; a named provider that fails stops the start. */
+    executionProvider: z.enum(['cpu', 'webgpu', 'cuda', 'auto']).default('auto'),
+    /** Threads one model run uses (onnxruntime intra-op threads); runs are one at a time. 2 measured 1.4-1.5x faster than 1 on 2 cores. */
+    intraOpThreads: z.number().int().min(1).max(64).default(2),
+    /** Most images per model run. 1: on the CPU a larger batch is no faster per image and needs more memory; raise it on a GPU. */
+    batchSize: z.number().int().min(1).max(64).default(1),
+  }).strict().prefault({}),
   dicom: z.object({
     /** Root under which OphGate mints UIDs for what it creates. */
     uidRoot: uidRoot.default('2.25'),
