@@ -85,75 +85,44 @@ export class SqliteStore {
 
   /**
    * Stores an instance's bytes, then its index rows: the blob is made durable at its content address (fsync, rename,
-   * directory fsync), then its rows are inserted (opening or re-opening its study); only then is the sender
-   * acknowledged. A crash between the two leaves an unindexed blob, never an index row without its bytes. Same UID
-   * with the same bytes is a duplicate (no-op); same UID with other bytes is a conflict: the new bytes go to
-   * quarantine and the stored ones stay.
-   *
-   * Group commit: instances whose blobs became durable in the same turn of the event loop are indexed in one
-   * transaction, so concurrent requests share one WAL fsync instead of paying one each.
+   * directory fsync), then one transaction inserts the instance and opens (or re-opens) its study; only then is the
+   * sender acknowledged. A crash between the two leaves an unindexed blob, never an index row without its bytes. Same UID with the same bytes is a duplicate (no-op);
+   * same UID with other bytes is a conflict: the new bytes go to quarantine and the stored ones stay.
    */
   async recordInstance(file: SpooledFile, inst: NewInstance, now = Date.now()): Promise<RecordOutcome> {
     const early = this.existingOutcome(file, inst, now);
     if (early) return early.kind === 'conflict' ? this.quarantined(file, early) : early;
     await this.blobs.commit(file);
-    return new Promise<RecordOutcome>((resolve, reject) => {
-      this.pendingRows.push({ file, inst, now, resolve, reject });
-      if (this.pendingRows.length === 1) setImmediate(() => this.flushRows());
-    });
-  }
-
-  private readonly pendingRows: Array<{ file: SpooledFile; inst: NewInstance; now: number; resolve: (o: RecordOutcome) => void; reject: (e: Error) => void }> = [];
-
-  private flushRows(): void {
-    const batch = this.pendingRows.splice(0);
-    let outcomes: RecordOutcome[];
-    try {
-      outcomes = this.writeTransaction(() => batch.map((p) => this.indexInstance(p.file, p.inst, p.now)))();
-    } catch {
-      // One bad item must not fail its neighbours: index them one by one, each with its own outcome.
-      for (const p of batch) {
-        try {
-          p.resolve(this.writeTransaction(() => this.indexInstance(p.file, p.inst, p.now))());
-        } catch (err) {
-          p.reject(err as Error);
-        }
+    // The commit awaited the disk: another request may have stored the same SOP Instance meanwhile.
+    return this.writeTransaction((): RecordOutcome => {
+      const raced = this.existingOutcome(file, inst, now);
+      if (raced) return raced; // our blob stays at its content address; the index keeps the first one
+      const study = this.stmt('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
+      let version = 1;
+      let reopened = false;
+      const s = inst.study;
+      if (!study) {
+        this.stmt(`INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time,
+            accession_number, study_id, study_description, referring_physician_name, attributes, state, version, first_received_at, last_received_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', 1, ?, ?)`)
+          .run(inst.studyUid, s.patientId, s.patientName, s.patientBirthDate, s.patientSex, s.studyDate, s.studyTime, s.accessionNumber,
+            s.studyId, s.studyDescription, s.referringPhysicianName, JSON.stringify(inst.studyAttributes), now, now);
+      } else {
+        reopened = study.state === 'settled';
+        version = reopened ? study.version + 1 : study.version;
+        this.stmt(`UPDATE studies SET state = 'receiving', version = ?, last_received_at = ?, settled_at = CASE WHEN ? THEN NULL ELSE settled_at END
+          WHERE study_uid = ?`).run(version, now, reopened ? 1 : 0, inst.studyUid);
       }
-      return;
-    }
-    batch.forEach((p, i) => p.resolve(outcomes[i]!));
-  }
-
-  /** The rows of one instance whose blob is durable; runs inside the group-commit transaction. */
-  private indexInstance(file: SpooledFile, inst: NewInstance, now: number): RecordOutcome {
-    // The blob commit awaited the disk: another request may have stored the same SOP Instance meanwhile.
-    const raced = this.existingOutcome(file, inst, now);
-    if (raced) return raced; // our blob stays at its content address; the index keeps the first one
-    const study = this.stmt('SELECT state, version FROM studies WHERE study_uid = ?').get(inst.studyUid) as { state: string; version: number } | undefined;
-    let version = 1;
-    let reopened = false;
-    const s = inst.study;
-    if (!study) {
-      this.stmt(`INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time,
-          accession_number, study_id, study_description, referring_physician_name, attributes, state, version, first_received_at, last_received_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', 1, ?, ?)`)
-        .run(inst.studyUid, s.patientId, s.patientName, s.patientBirthDate, s.patientSex, s.studyDate, s.studyTime, s.accessionNumber,
-          s.studyId, s.studyDescription, s.referringPhysicianName, JSON.stringify(inst.studyAttributes), now, now);
-    } else {
-      reopened = study.state === 'settled';
-      version = reopened ? study.version + 1 : study.version;
-      this.stmt(`UPDATE studies SET state = 'receiving', version = ?, last_received_at = ?, settled_at = CASE WHEN ? THEN NULL ELSE settled_at END
-        WHERE study_uid = ?`).run(version, now, reopened ? 1 : 0, inst.studyUid);
-    }
-    this.stmt(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_uid) DO NOTHING`)
-      .run(inst.seriesUid, inst.studyUid, inst.series.modality, inst.series.seriesNumber, inst.series.seriesDescription, JSON.stringify(inst.seriesAttributes));
-    this.stmt(`INSERT INTO instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, transfer_syntax_uid, instance_number,
-        sha256, size, dataset_offset, attributes, protocol, calling_ae, received_at, study_version)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(inst.sopInstanceUid, inst.seriesUid, inst.studyUid, inst.sopClassUid, inst.transferSyntaxUid, inst.instanceNumber,
-        file.sha256, file.size, inst.datasetOffset, JSON.stringify(inst.attributes), inst.protocol, inst.callingAe, now, version);
-    return { kind: 'stored', reopened, studyVersion: version };
+      this.stmt(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
+          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_uid) DO NOTHING`)
+        .run(inst.seriesUid, inst.studyUid, inst.series.modality, inst.series.seriesNumber, inst.series.seriesDescription, JSON.stringify(inst.seriesAttributes));
+      this.stmt(`INSERT INTO instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, transfer_syntax_uid, instance_number,
+          sha256, size, dataset_offset, attributes, protocol, calling_ae, received_at, study_version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(inst.sopInstanceUid, inst.seriesUid, inst.studyUid, inst.sopClassUid, inst.transferSyntaxUid, inst.instanceNumber,
+          file.sha256, file.size, inst.datasetOffset, JSON.stringify(inst.attributes), inst.protocol, inst.callingAe, now, version);
+      return { kind: 'stored', reopened, studyVersion: version };
+    })();
   }
 
   /** Same SOP Instance UID already stored: a duplicate with the same bytes, or a recorded conflict. */
