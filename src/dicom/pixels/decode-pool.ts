@@ -16,9 +16,8 @@ export class DecodePool {
   private nextId = 1;
   private closed = false;
 
-  constructor(size: number, private readonly timeoutMs: number) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
-  }
+  /** Workers start on first use: a gateway that only receives pays nothing for them. */
+  constructor(private readonly size: number, private readonly timeoutMs: number) {}
 
   decode(path: string): Promise<DecodedFrame[]> {
     if (this.closed) return Promise.reject(new Error('decode pool is closed'));
@@ -50,6 +49,7 @@ export class DecodePool {
   }
 
   private pump(): void {
+    while (this.slots.length < Math.min(this.size, this.slots.filter((x) => x.busy).length + this.queue.length)) this.slots.push(this.spawn());
     for (const slot of this.slots) {
       if (slot.busy) continue;
       const next = this.queue.shift();
