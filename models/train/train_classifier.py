@@ -27,7 +27,7 @@ import data as D  # noqa: E402
 import losses  # noqa: E402
 import metrics as MT  # noqa: E402
 import models as M  # noqa: E402
-from trainer import Interrupted, TrainConfig, Trainer, epoch_rng  # noqa: E402
+from trainer import epoch_rng, saved_normalisation, script_main, train_task  # noqa: E402
 
 DEFAULTS = {"size": 256, "width": 16, "batch": 32, "minutes": 80.0, "lr": 2e-3, "idrid_repeat": 4}
 
@@ -165,33 +165,16 @@ def run(args, log=print) -> Path:
     ckdir = args.checkpoint_dir or (D.TRAIN_DIR / "runs" / "classifier" / "checkpoints")
     D.build_cache("classifier", args.size, args.data, args.cache, limit=args.limit, log=log)
     caches = D.load_cache("classifier", args.size, args.cache)
-    mean = std = None
-    if args.resume and (Path(ckdir) / "last.pt").is_file():
-        desc = torch.load(Path(ckdir) / "last.pt", map_location="cpu")["task"]
-        mean, std = desc["mean"], desc["std"]
+    mean, std = saved_normalisation(ckdir, args.resume)
     task = ClassifierTask(caches, args.width, args.batch, args.idrid_repeat, args.seed, args.device, mean, std)
     log(f"classifier: {M.count_parameters(task.model) / 1e6:.2f} M parameters, input {args.size}, "
         f"{len(caches['train'])} training / {len(caches['val'])} validation images, "
         f"{len(task.batches(0))} steps of {args.batch} per epoch; mean {task.mean} std {task.std}")
-    cfg = TrainConfig(checkpoint_dir=ckdir, device=args.device, seed=args.seed, epochs=args.epochs,
-                      minutes=args.minutes or None, lr=args.lr, checkpoint_minutes=args.checkpoint_minutes,
-                      resume=args.resume, max_steps=args.max_steps, log=log)
-    if cfg.minutes is None and cfg.epochs is None:
-        raise SystemExit("give --minutes or --epochs")
-    Trainer(task, cfg).run()
-    return Path(ckdir)
+    return train_task(task, args, ckdir, log)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(ap)
-    common_arguments(ap, DEFAULTS["minutes"])
-    args = ap.parse_args(argv)
-    try:
-        run(args)
-    except Interrupted:
-        return 130
-    return 0
+    return script_main(__doc__, add_arguments, common_arguments, run, DEFAULTS["minutes"], argv)
 
 
 if __name__ == "__main__":

@@ -256,3 +256,39 @@ class Trainer:
         log(f"training finished: {self.state.stop_reason}; best score {self.state.best_score:.4f} at epoch "
             f"{self.state.best_epoch}; {self.state.train_seconds / 60:.1f} min")
         return self.state
+
+
+# ---- what both training scripts share -------------------------------------------------------------------------
+
+def saved_normalisation(ckdir, resume: bool):
+    """On --resume, the normalisation the run started with (it was measured on the training cache then)."""
+    last = Path(ckdir) / "last.pt"
+    if resume and last.is_file():
+        desc = torch.load(last, map_location="cpu")["task"]
+        return desc["mean"], desc["std"]
+    return None, None
+
+
+def train_task(task, args, ckdir, log) -> Path:
+    """Runs the budgeted, checkpointed training loop on a prepared task and returns its checkpoint folder."""
+    cfg = TrainConfig(checkpoint_dir=ckdir, device=args.device, seed=args.seed, epochs=args.epochs,
+                      minutes=args.minutes or None, lr=args.lr, checkpoint_minutes=args.checkpoint_minutes,
+                      resume=args.resume, max_steps=args.max_steps, log=log)
+    if cfg.minutes is None and cfg.epochs is None:
+        raise SystemExit("give --minutes or --epochs")
+    Trainer(task, cfg).run()
+    return Path(ckdir)
+
+
+def script_main(doc, add_arguments, common_arguments, run, minutes, argv=None) -> int:
+    """The command line of a training script: its own options, the common ones, exit 130 when interrupted."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(ap)
+    common_arguments(ap, minutes)
+    args = ap.parse_args(argv)
+    try:
+        run(args)
+    except Interrupted:
+        return 130
+    return 0
