@@ -1,11 +1,22 @@
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { jobView } from '../http/api/routes.js';
 import type { JobState } from '../store/rows.js';
 
+/** Opens the store of an existing data directory; a typo in --data-dir must not create an empty one. */
+function openExisting(config: Config): SqliteStore | undefined {
+  const dir = path.resolve(config.dataDir);
+  if (existsSync(path.join(dir, 'index.sqlite'))) return new SqliteStore(dir);
+  console.error(`no OphGate data directory at ${dir} (no index.sqlite)`);
+  process.exitCode = 2;
+  return undefined;
+}
+
 export function runJobsList(config: Config, opts: { state?: JobState; json?: boolean }): void {
-  const store = new SqliteStore(path.resolve(config.dataDir));
+  const store = openExisting(config);
+  if (!store) return;
   const jobs = store.listJobs({ state: opts.state, limit: 1000 }).map(jobView);
   store.close();
   if (opts.json) return void console.log(JSON.stringify(jobs, null, 2));
@@ -15,7 +26,8 @@ export function runJobsList(config: Config, opts: { state?: JobState; json?: boo
 }
 
 export function runJobsRequeue(config: Config, ids: string[], opts: { allDead?: boolean }): number {
-  const store = new SqliteStore(path.resolve(config.dataDir));
+  const store = openExisting(config);
+  if (!store) return 2;
   try {
     const targets = opts.allDead ? store.listJobs({ state: 'dead', limit: 100000 }).map((j) => j.id) : ids.map(Number);
     if (targets.length === 0) {
