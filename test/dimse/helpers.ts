@@ -8,15 +8,14 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SHARED_DIR, FIXTURES_DIR } from '../helpers/paths.js';
 import { pino, type Logger } from 'pino';
 import { DimseScp, type DimseHandlers, type DimseScpOptions, type ReceivedFile, type StoreContext, type StoreResult } from '../../src/ingest/dimse/scp.js';
 import { readFileMeta } from '../../src/dicom/dimse/part10.js';
 import { IMPLICIT_VR_LE } from '../../src/dicom/dimse/uids.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SHARED_INTEROP = path.resolve(REPO_ROOT, '../shared/interop');
-export const FIXTURES = path.join(REPO_ROOT, 'fixtures');
+export const SHARED_INTEROP = path.join(SHARED_DIR, 'interop');
+export const FIXTURES = FIXTURES_DIR;
 
 /** A folder of ../shared/interop, or undefined (saying so on the console) when the checkout has no ../shared. */
 export function sharedDir(sub: string): string | undefined {

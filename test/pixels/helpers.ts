@@ -5,11 +5,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT as REPO_ROOT } from '../../src/project-root.js';
+import { SHARED_DIR } from '../helpers/paths.js';
 import dcmjs from 'dcmjs';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const INTEROP = path.resolve(REPO_ROOT, '../shared/interop');
+export { REPO_ROOT };
+export const INTEROP = path.join(SHARED_DIR, 'interop');
 export const INTEROP_PRESENT = fs.existsSync(INTEROP);
 export const INTEROP_ABSENT_MESSAGE = `interop corpus absent at ${INTEROP}: real-file pixel tests skipped`;
 
