@@ -7,6 +7,7 @@ import type { InstanceAcceptor } from './ingest/accept-instance.js';
 import type { StudyAssembler } from './ingest/study-assembler.js';
 import type { PipelineRunner } from './pipeline/runner.js';
 import type { DecodePool } from './dicom/pixels/decode-pool.js';
+import type { Inference } from './inference/model-registry.js';
 
 export interface GatewayContext {
   config: Config;
@@ -17,5 +18,7 @@ export interface GatewayContext {
   assembler: StudyAssembler;
   runner: PipelineRunner;
   decodePool: DecodePool;
+  /** The loaded models; absent when the pipeline is disabled. */
+  inference?: Inference;
   readiness: { dimse: string; pipeline: string };
 }

@@ -15,6 +15,8 @@ import { statusOf } from './ingest/status-codes.js';
 import { DimseScp } from './ingest/dimse/scp.js';
 import { PipelineRunner } from './pipeline/runner.js';
 import { DecodePool } from './dicom/pixels/decode-pool.js';
+import { ThreadedModelRegistry } from './inference/threaded-registry.js';
+import type { Inference } from './inference/model-registry.js';
 import { defaultStages } from './pipeline/stages/index.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
@@ -47,6 +49,22 @@ export class Gateway {
     const rulesFile = path.resolve(PROJECT_ROOT, config.routing.rulesFile);
     const rules = loadRoutingRules(rulesFile);
     const decodePool = new DecodePool(config.pipeline.decodeWorkers, config.pipeline.decodeTimeoutSeconds * 1000);
+    // The models load once, in their own worker thread, before any job can run; a model that fails its checks
+    // stops the start with the reason (src/inference/README.md). Only the pipeline uses them.
+    let inference: Inference | undefined;
+    if (config.pipeline.enabled) {
+      try {
+        inference = await ThreadedModelRegistry.open({
+          modelsDir: path.resolve(PROJECT_ROOT, config.inference.modelsDir), executionProvider: config.inference.executionProvider,
+          intraOpThreads: config.inference.intraOpThreads, batchSize: config.inference.batchSize,
+          logger: logger.child({ component: 'inference' }), publish: true,
+        });
+      } catch (err) {
+        await decodePool.close();
+        store.close();
+        throw err;
+      }
+    }
     const runner = new PipelineRunner(store, options.stages ?? defaultStages(), {
       maxAttempts: config.pipeline.maxAttempts,
       backoffMs: config.pipeline.backoffSeconds * 1000,
@@ -54,7 +72,7 @@ export class Gateway {
       leaseMs: config.pipeline.leaseSeconds * 1000,
       pollMs: config.pipeline.pollMilliseconds,
       concurrency: config.pipeline.concurrency,
-    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file) });
+    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference });
     const assembler = new StudyAssembler(store, rules, {
       settleMs: config.assembly.settleSeconds * 1000,
       settleOnAssociationRelease: config.dimse.settleOnAssociationRelease,
@@ -62,7 +80,7 @@ export class Gateway {
     }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
     const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
     const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
-    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, readiness };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, readiness };
 
     let dimse: DimseScp | undefined;
     let dimsePort: number | undefined;
@@ -111,6 +129,7 @@ export class Gateway {
     this.ctx.assembler.stop();
     await this.ctx.runner.stop();
     await this.ctx.decodePool.close();
+    await this.ctx.inference?.close();
     await this.dimse?.close();
     await new Promise<void>((resolve) => {
       this.httpServer.close(() => resolve());

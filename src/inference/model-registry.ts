@@ -15,6 +15,7 @@ import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { loadManifest, parseFormula, type Manifest, type ManifestOutput } from './manifest.js';
 import { ProviderSelector, type Provider, type ProviderChoice, type ProviderFailure } from './execution-provider.js';
+import { applyPostprocessing, type Measurement, type Regions } from './postprocess/apply.js';
 import { maskToSource, preprocessSpec, toModelInput, type Geometry, type ImageSource, type PreprocessSpec } from './preprocess.js';
 import { publishInferenceStatus, type InferenceStatus } from './status.js';
 
@@ -72,6 +73,8 @@ export interface MaskChannel {
   mask: Uint8Array;
   /** Pixels in the mask, in source pixels. */
   area: number;
+  /** 8-connected components, when the manifest lists the `regions` step. */
+  regions?: Regions;
 }
 
 export type OutputResult =
@@ -92,6 +95,8 @@ export interface ImageInference {
   geometry: Geometry;
   outputs: Record<string, OutputResult>;
   derived: DerivedScore[];
+  /** Measurements of the post-processing steps (e.g. the cup-to-disc ratio). */
+  measurements: Measurement[];
 }
 
 /** What the gateway calls, whether the models run in this thread or in a worker. */
@@ -200,6 +205,22 @@ export class ModelRegistry implements Inference {
     return out;
   }
 
+  /**
+   * The model alone: one session run on an already preprocessed NCHW float32 batch of `batch` images, returning the
+   * manifest's outputs as they come out of the graph (no decode, crop, resize or interpretation). For benchmarks.
+   */
+  async runTensor(name: string, data: Float32Array, batch: number): Promise<Record<string, ort.Tensor>> {
+    const model = this.loaded.get(name);
+    if (!model) throw new Error(`no model "${name}" (loaded: ${[...this.loaded.keys()].join(', ') || 'none'})`);
+    const { spec, manifest } = model;
+    if (model.fixedBatch !== null && batch !== model.fixedBatch) throw new Error(`${name}: the graph's batch is fixed at ${model.fixedBatch}, not ${batch}`);
+    if (data.length !== batch * 3 * spec.height * spec.width) throw new Error(`${name}: ${data.length} values for a batch of ${batch} x 3 x ${spec.height} x ${spec.width}`);
+    const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [batch, 3, spec.height, spec.width]) };
+    const result = await model.session.run(feeds, manifest.outputs.map((o) => o.name));
+    model.runs++;
+    return result as Record<string, ort.Tensor>;
+  }
+
   private async load(folder: string): Promise<LoadedModel> {
     const manifestFile = path.join(folder, 'manifest.json');
     const manifest = loadManifest(manifestFile);
@@ -256,7 +277,8 @@ export class ModelRegistry implements Inference {
           ...(d.threshold !== undefined ? { threshold: d.threshold, positive: probability >= d.threshold } : {}),
         };
       }));
-      return { model: { name: manifest.name, version: manifest.version }, provider: model.info.provider, geometry, outputs, derived };
+      const measurements = applyPostprocessing(manifest, outputs, geometry);
+      return { model: { name: manifest.name, version: manifest.version }, provider: model.info.provider, geometry, outputs, derived, measurements };
     });
   }
 }

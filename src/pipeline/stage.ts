@@ -4,15 +4,20 @@ import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { InstanceRow, JobRow, StudyRow } from '../store/rows.js';
 import type { DecodedFrame } from '../dicom/pixels/index.js';
+import type { Inference } from '../inference/model-registry.js';
 
 /** Shared, long-lived helpers a stage may call (built once by the gateway). */
 export interface StageServices {
   /** Decodes a stored DICOM file off the event loop (see src/dicom/pixels/decode-pool.ts). */
   decode(path: string): Promise<DecodedFrame[]>;
+  /** The loaded models (absent when the gateway runs none); one session per model, shared by all jobs. */
+  inference?: Inference;
 }
 
 export interface StageContext {
   job: JobRow;
+  /** The worker holding the job's lease; stages that write rows of their own check it (store.saveFindings). */
+  owner: string;
   study: StudyRow;
   instances: InstanceRow[];
   store: SqliteStore;

@@ -64,3 +64,12 @@ export const conflictRow = z.object({
   protocol: z.string(), calling_ae: z.string().nullable(), received_at: z.number(),
 });
 export type ConflictRow = z.infer<typeof conflictRow>;
+
+export const findingRow = z.object({
+  job_id: z.number().int(), study_uid: z.string(), study_version: z.number().int(),
+  series_uid: z.string(), sop_instance_uid: z.string(), frame: z.number().int().min(1),
+  model_name: z.string(), model_version: z.string(), provider: z.string(),
+  result: json, created_at: z.number(),
+});
+export type FindingRow = z.infer<typeof findingRow>;
+export type NewFinding = Omit<FindingRow, 'job_id' | 'study_uid' | 'study_version' | 'created_at' | 'result'> & { result: object };

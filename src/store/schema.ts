@@ -77,4 +77,21 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX series_study_modality ON series (study_uid, modality);
   CREATE INDEX instances_order ON instances (study_uid, series_uid, instance_number, sop_instance_uid);
   `,
+  // 3: findings of the inference stage, one row per image frame and model (src/pipeline/stages/findings.ts).
+  `
+  CREATE TABLE findings (
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    study_uid TEXT NOT NULL REFERENCES studies (study_uid),
+    study_version INTEGER NOT NULL,
+    series_uid TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL,
+    frame INTEGER NOT NULL,                 -- 1-based frame number
+    model_name TEXT NOT NULL, model_version TEXT NOT NULL,
+    provider TEXT NOT NULL,                 -- execution provider that ran it (cpu, cuda, webgpu)
+    result TEXT NOT NULL,                   -- JSON: probabilities, decisions, lesion regions, measurements
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, sop_instance_uid, frame, model_name)
+  );
+  CREATE INDEX findings_study ON findings (study_uid, study_version);
+  `,
 ];

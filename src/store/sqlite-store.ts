@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { MIGRATIONS } from './schema.js';
 import { BlobStore, type SpooledFile } from './blob-store.js';
 import {
-  studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow,
-  type StudyRow, type SeriesRow, type InstanceRow, type JobRow, type JobState, type StageResultRow, type ConflictRow,
+  studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow, findingRow,
+  type StudyRow, type SeriesRow, type InstanceRow, type JobRow, type JobState, type StageResultRow, type ConflictRow, type FindingRow, type NewFinding,
 } from './rows.js';
 import type { z } from 'zod';
 
@@ -303,5 +303,31 @@ export class SqliteStore {
     const row = this.stmt(`SELECT r.* FROM stage_results r JOIN jobs j ON j.id = r.job_id
         WHERE j.study_uid = ? AND r.stage = ? ORDER BY j.study_version DESC LIMIT 1`).get(studyUid, stage);
     return row ? parseRow(stageResultRow, row) : undefined;
+  }
+
+  /**
+   * Replaces a job's findings, only while the caller still holds the job's lease (a worker that lost the job
+   * must not overwrite what the new owner writes). A retried stage writes the same rows again.
+   */
+  saveFindings(jobId: number, owner: string, findings: NewFinding[], now = Date.now()): boolean {
+    return this.writeTransaction(() => {
+      const job = this.stmt(`SELECT study_uid, study_version FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+        .get(jobId, owner) as { study_uid: string; study_version: number } | undefined;
+      if (!job) return false;
+      this.stmt('DELETE FROM findings WHERE job_id = ?').run(jobId);
+      const insert = this.stmt(`INSERT INTO findings (job_id, study_uid, study_version, series_uid, sop_instance_uid, frame,
+          model_name, model_version, provider, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      for (const f of findings) {
+        insert.run(jobId, job.study_uid, job.study_version, f.series_uid, f.sop_instance_uid, f.frame, f.model_name,
+          f.model_version, f.provider, JSON.stringify(f.result), now);
+      }
+      return true;
+    })();
+  }
+
+  /** Findings of one job, in image order. */
+  findingsOfJob(jobId: number): FindingRow[] {
+    return this.stmt('SELECT * FROM findings WHERE job_id = ? ORDER BY series_uid, sop_instance_uid, frame, model_name')
+      .all(jobId).map((r) => parseRow(findingRow, r));
   }
 }

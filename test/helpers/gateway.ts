@@ -21,7 +21,9 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
     env: {},
     overrides: {
       dataDir, 'http.port': 0, 'dimse.port': 0, 'assembly.settleSeconds': 0.5, 'pipeline.pollMilliseconds': 50,
-      'pipeline.backoffSeconds': 0.1, 'pipeline.maxAttempts': 2, ...overrides,
+      'pipeline.backoffSeconds': 0.1, 'pipeline.maxAttempts': 2,
+      // The tiny test models keep pipeline tests fast; tests of OphGate's own models set models/ themselves.
+      'inference.modelsDir': 'test/inference/models', 'inference.executionProvider': 'cpu', ...overrides,
     },
   });
   const stream = createWriteStream(logFile, { flags: 'a' });

@@ -55,7 +55,7 @@ describe('inference in a worker thread', () => {
 describe('/readyz', () => {
   let tg: TestGateway;
   beforeAll(async () => {
-    tg = await startTestGateway();
+    tg = await startTestGateway({ 'pipeline.enabled': false });
   });
   afterAll(async () => {
     await tg?.stop();

@@ -2,6 +2,7 @@
 import { Router, json } from 'express';
 import { z } from 'zod';
 import type { GatewayContext } from '../../gateway-context.js';
+import { findingResultSchema } from '../../inference/finding-result.js';
 import { jobState, type JobRow, type StudyRow } from '../../store/rows.js';
 
 const listQuery = z.object({
@@ -12,6 +13,8 @@ const listQuery = z.object({
 });
 
 /** Jobs as the API shows them; study-level patient data is not part of a job. */
+const findingsQuery = z.object({ version: z.coerce.number().int().min(1).optional() }).strict();
+
 export function jobView(job: JobRow) {
   return {
     id: job.id, studyInstanceUid: job.study_uid, studyVersion: job.study_version, state: job.state, stage: job.stage,
@@ -67,6 +70,37 @@ export function apiRouter(ctx: GatewayContext): Router {
     const s = ctx.store.getStudy(req.params.study);
     if (!s) return void res.status(404).json({ error: `no study ${req.params.study}` });
     res.json({ ...studyView(s, ctx.store.instancesOfStudy(s.study_uid).length), jobs: ctx.store.listJobs({ studyUid: s.study_uid }).map(jobView) });
+  });
+
+  // Findings of the study's latest analysed version (or ?version=N): per image frame, each model's result.
+  r.get('/studies/:study/findings', (req, res) => {
+    const s = ctx.store.getStudy(req.params.study);
+    if (!s) return void res.status(404).json({ error: `no study ${req.params.study}` });
+    const q = findingsQuery.safeParse(req.query);
+    if (!q.success) return void res.status(400).json({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    const base = { studyInstanceUid: s.study_uid, latestVersion: s.version, routing: s.routing, routingReason: s.routing_reason };
+    if (s.routing === 'ignored') return void res.json({ ...base, status: 'not analysed', reason: `routing: ${s.routing_reason ?? 'not ophthalmic'}`, images: [] });
+    const jobs = ctx.store.listJobs({ studyUid: s.study_uid, limit: 1000 }).filter((j) => q.data.version === undefined || j.study_version === q.data.version);
+    if (q.data.version !== undefined && jobs.length === 0) return void res.status(404).json({ error: `study ${s.study_uid} has no version ${q.data.version} (latest ${s.version})` });
+    // The newest finished job wins; otherwise the newest job, to say where it stands.
+    const job = jobs.find((j) => j.state === 'done' || ctx.store.findingsOfJob(j.id).length > 0) ?? jobs[0];
+    if (!job) return void res.json({ ...base, status: s.state === 'receiving' ? 'receiving' : 'pending', images: [] });
+    const rows = ctx.store.findingsOfJob(job.id);
+    const status = job.state === 'done' ? 'complete' : job.state === 'dead' ? 'failed' : job.state === 'superseded' ? 'superseded' : 'pending';
+    const images = new Map<string, { seriesInstanceUid: string; sopInstanceUid: string; frame: number; results: unknown[] }>();
+    for (const row of rows) {
+      const key = `${row.sop_instance_uid}/${row.frame}`;
+      let image = images.get(key);
+      if (!image) images.set(key, (image = { seriesInstanceUid: row.series_uid, sopInstanceUid: row.sop_instance_uid, frame: row.frame, results: [] }));
+      const parsed = findingResultSchema.safeParse(row.result);
+      image.results.push(parsed.success ? parsed.data : { model: { name: row.model_name, version: row.model_version }, error: 'stored finding does not match the current schema' });
+    }
+    res.json({
+      ...base, studyVersion: job.study_version, status, job: jobView(job),
+      ...(status === 'failed' ? { error: job.last_error } : {}),
+      models: [...new Map(rows.map((r) => [r.model_name, { name: r.model_name, version: r.model_version, provider: r.provider }])).values()],
+      images: [...images.values()],
+    });
   });
 
   r.get('/conflicts', (_req, res) => {

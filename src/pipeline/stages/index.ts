@@ -2,7 +2,8 @@
 // the store do not change.
 import type { Stage } from '../stage.js';
 import { decodeStage } from './decode.js';
+import { findingsStage } from './findings.js';
 
 export function defaultStages(): Stage[] {
-  return [decodeStage];
+  return [decodeStage, findingsStage];
 }
