@@ -1,5 +1,6 @@
 // `npm run demo`: starts the gateway with embedded defaults, sends the sample study (and a chest image that
-// must be ignored) over real HTTP STOW-RS, waits for assembly, routing and decoding, and prints what happened.
+// must be ignored) over real HTTP STOW-RS, waits for assembly, routing, decoding and the models' findings,
+// and prints what happened.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +9,7 @@ import { createLogger } from '../src/log/logger.js';
 import { Gateway } from '../src/gateway.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 import type { ManifestEntry } from './make-fixtures.js';
+import type { FindingResult } from '../src/inference/finding-result.js';
 
 type ManifestFile = Pick<ManifestEntry, 'path' | 'valid' | 'ophthalmic' | 'studyInstanceUid' | 'laterality' | 'encoding'>;
 
@@ -74,7 +76,8 @@ for (const j of jobs) {
   const detail = (await (await fetch(`${base}/api/jobs/${j.id}`)).json()) as { state: string; lastError: string | null; stages: Array<{ stage: string; durationMs: number; result: { images?: Array<{ sopInstanceUid: string; codestream?: string; sourcePhotometric: string; frames: Array<{ rows: number; columns: number; file: string }> }> } }> };
   say(`     job ${j.id} for study ${j.studyInstanceUid}: ${detail.state}${detail.lastError ? ` (${detail.lastError})` : ''}`);
   for (const s of detail.stages) {
-    say(`       stage ${s.stage} (${s.durationMs} ms):`);
+    say(`       stage ${s.stage} (${s.durationMs} ms)${s.stage === 'decode' ? ':' : ''}`);
+    if (s.stage !== 'decode') continue;
     for (const img of s.result.images ?? []) {
       const f = img.frames[0]!;
       say(`         ${img.sopInstanceUid}: ${img.sourcePhotometric} ${img.codestream ?? ''} -> ${f.columns}x${f.rows} RGB, ${path.join(path.relative(process.cwd(), dataDir), f.file)}`);
@@ -82,11 +85,26 @@ for (const j of jobs) {
   }
 }
 
-// 4. Where to look.
+// 4. Findings, as GET /api/studies/{study}/findings serves them.
+say();
+say('4. Findings (research models; not for clinical use):');
+for (const uid of studyUids) {
+  const url = `${base}/api/studies/${uid}/findings`;
+  const f = (await (await fetch(url)).json()) as FindingsBody;
+  if (f.status === 'not analysed') continue;
+  say(`     GET ${url} -> ${f.status}; models: ${f.models.map((m) => `${m.name} ${m.version} (${m.provider})`).join(', ') || 'none loaded'}`);
+  for (const img of f.images) {
+    const eye = img.results[0]?.laterality === 'R' ? 'right eye' : img.results[0]?.laterality === 'L' ? 'left eye' : 'eye not stated';
+    say(`       image ${img.sopInstanceUid} (${eye}):`);
+    for (const r of img.results) for (const line of describeFinding(r)) say(`         ${line}`);
+  }
+}
+
+// 5. Where to look.
 const qido = `${base}/dicomweb/studies?PatientName=OPHGATE*&includefield=ModalitiesInStudy`;
 const found = (await (await fetch(qido)).json()) as unknown[];
 say();
-say(`4. QIDO-RS ${qido} finds ${found.length} studies.`);
+say(`5. QIDO-RS ${qido} finds ${found.length} studies.`);
 if (keepRunning) {
   say(`   Look further (running until Ctrl-C):`);
   say(`     curl '${base}/dicomweb/studies'   curl '${base}/api/jobs'   curl '${base}/metrics'`);
@@ -100,5 +118,23 @@ if (keepRunning) {
   say(`     curl '${served}/dicomweb/studies'                         # QIDO-RS`);
   say(`     curl '${served}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
   say(`     curl '${served}/api/jobs'   curl '${served}/metrics'   curl '${served}/readyz'`);
-  say(`   Decoded images: ${dir}/derived/ ; stored DICOM files: ${dir}/blobs/ (content-addressed)`);
+  say(`     curl '${served}/api/studies/${sample[0]!.studyInstanceUid}/findings'`);
+  say(`   Decoded images and lesion masks: ${dir}/derived/ ; stored DICOM files: ${dir}/blobs/ (content-addressed)`);
+}
+
+type FindingsBody = { status: string; models: Array<{ name: string; version: string; provider: string }>; images: Array<{ sopInstanceUid: string; results: FindingResult[] }> };
+
+/** A few readable lines per model result: decisions first, then the numbers behind them. */
+function describeFinding(r: FindingResult): string[] {
+  const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
+  const lines: string[] = [];
+  const positive = r.labels.filter((l) => l.positive).map((l) => `${l.name} ${pct(l.probability)}`);
+  if (r.labels.length > 0) lines.push(`${r.model.name}: positive: ${positive.join(', ') || 'none'}`);
+  for (const g of r.grades) lines.push(`  ${g.output}: ${g.predicted.key} ${g.predicted.name} (${pct(g.predicted.probability)})`);
+  for (const d of r.derived) lines.push(`  ${d.name}: ${pct(d.probability)}${d.threshold !== undefined ? ` (threshold ${pct(d.threshold)}: ${d.positive ? 'yes' : 'no'})` : ''}`);
+  if (r.lesions.length > 0) {
+    lines.push(`${r.model.name}: ${r.lesions.map((l) => `${l.name} ${l.areaPx} px${l.components !== null ? ` in ${l.components}` : ''}`).join('; ')}`);
+  }
+  for (const m of r.measurements) lines.push(`  ${m.name.replaceAll('_', ' ')}: ${m.value === null ? 'not measurable (no disc found)' : m.value.toFixed(2)}`);
+  return lines;
 }
