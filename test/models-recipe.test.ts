@@ -28,9 +28,9 @@ if (!ready) {
 
 describe('models/train recipe', () => {
   it.skipIf(!ready)(
-    `unit checks pass (python3 -m unittest models/train/test_recipe.py)${ready ? '' : ' (skipped: no torch in /usr/bin/python3)'}`,
+    `unit checks pass (python3 -m unittest models/train/test_*.py)${ready ? '' : ' (skipped: no torch in /usr/bin/python3)'}`,
     () => {
-      const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', 'test_recipe'], {
+      const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', 'test_recipe', 'test_model_card'], {
         cwd: path.join(REPO, 'models', 'train'),
         encoding: 'utf8',
         timeout: 120_000,
@@ -42,6 +42,7 @@ describe('models/train recipe', () => {
       expect(output).toMatch(/\nOK/);
       expect(output).toMatch(/test_interrupted_and_resumed_run_matches_uninterrupted .* ok/);
       expect(output).toMatch(/test_segmenter_onnx_matches_torch .* ok/);
+      expect(output).toMatch(/test_model_card\./);
     },
     150_000,
   );

@@ -106,8 +106,25 @@ def check_against_torch(wrapper: torch.nn.Module, onnx_path: Path, images: np.nd
     return report
 
 
+def run_facts(ckdir: Path) -> dict:
+    """What the run did, from its last checkpoint and the command file train.py wrote beside it."""
+    facts: dict = {}
+    cmd = Path(ckdir).parent / "command.txt"
+    if cmd.is_file():
+        facts["training_command"] = cmd.read_text().strip()
+    last = Path(ckdir) / "last.pt"
+    if last.is_file():
+        st = torch.load(last, map_location="cpu").get("state", {})
+        hist = st.get("history") or []
+        facts.update({"planned_epochs": st.get("planned_epochs"), "epochs_done": len(hist),
+                      "train_minutes": round(st.get("train_seconds", 0.0) / 60, 1), "stop_reason": st.get("stop_reason"),
+                      "best_epoch": st.get("best_epoch")})
+    return facts
+
+
 def manifest_for(task: str, desc: dict, metrics: dict | None, best: dict, onnx_path: Path, check: dict,
-                 version: str, opset: int) -> dict:
+                 version: str, opset: int, run: dict | None = None) -> dict:
+    run = run or {}
     size = desc["size"]
     thresholds = (metrics or {}).get("thresholds", {})
     m: dict = {
@@ -177,7 +194,7 @@ def manifest_for(task: str, desc: dict, metrics: dict | None, best: dict, onnx_p
     m["architecture"] = {"network": desc["arch"], "parameters": None}
     m["training"] = {"checkpoint_epoch": best["epoch"], "validation_score": best["score"],
                      "recipe": "models/train (see models/train/README.md)", "commit": git_commit(),
-                     "exported": dt.datetime.now(dt.timezone.utc).isoformat()}
+                     "exported": dt.datetime.now(dt.timezone.utc).isoformat(), **run}
     m["export_check"] = check
     if metrics:
         m["metrics"] = "metrics.json"
@@ -209,7 +226,7 @@ def export(task: str, ckdir: Path, out: Path, args, log=print) -> dict:
         figs = Path(args.metrics).parent / "figures"
         if figs.is_dir() and figs.resolve() != (out / "figures").resolve():
             shutil.copytree(figs, out / "figures", dirs_exist_ok=True)
-    man = manifest_for(task, desc, metrics, best, path, check, args.version, args.opset)
+    man = manifest_for(task, desc, metrics, best, path, check, args.version, args.opset, run_facts(ckdir))
     man["architecture"]["parameters"] = M.count_parameters(model)
     (out / "manifest.json").write_text(json.dumps(man, indent=2) + "\n")
     log(f"exported {path} ({path.stat().st_size / 2**20:.2f} MB, opset {args.opset}); onnx.checker passed; "

@@ -81,6 +81,9 @@ def run_model(which: str, args) -> int:
     log(f"== {which}: stages {stages}; " + " ".join(f"{k}={v}" for k, v in sorted(vars(ns).items())))
     t0 = time.time()
     if "train" in stages:
+        # The command that trained these weights, for the manifest and the model card (export reads it back).
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "command.txt").write_text("/usr/bin/python3 models/train/train.py " + " ".join(sys.argv[1:]) + "\n")
         try:
             MODULES[which].run(ns, log=log)
         except Interrupted:
