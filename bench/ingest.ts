@@ -25,6 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../src/project-root.js';
+import { writeDocSection } from './docs-section.js';
 import { INSIDE_NETNS_ENV, Netns, hasCommand, netnsUnavailableReason, spawnGateway, type NetnsGateway } from '../test/e2e/netns.js';
 import { debianDefaultConfig, findDicomWebPlugin, orthancUnavailableReason, startOrthanc, type Orthanc } from '../test/e2e/orthanc.js';
 
@@ -508,9 +509,7 @@ if (!args['no-docs'] && exitCode === 0) {
     'HttpThreadsCount', 'DicomThreadsCount', 'ConcurrentJobs', 'MaximumPduLength', 'KeepAlive', 'TcpNoDelay', 'HttpCompressionEnabled', 'IngestTranscoding',
     'StorageAccessOnFind', 'DicomWeb', 'Plugins', 'LuaScripts',
   ].includes(k)).map(([k, v]) => [k, typeof v === 'string' && v.startsWith(os.tmpdir()) ? '<temporary dir>' : v]));
-  const doc = `# Benchmarks
-
-## Ingest: OphGate beside Orthanc
+  const doc = `## Ingest: OphGate beside Orthanc
 
 What is measured, in one run, with both servers on the same machine and the same filesystem, fed the same files by
 the same client at the same concurrency (ratios are OphGate / Orthanc; higher is better for OphGate):
@@ -597,19 +596,9 @@ By module:
 | --- | ---: | ---: |
 ${profileSummary.modules.map(([k, us]) => `| \`${k}\` | ${fmt(us / 1000, 0)} | ${fmt((100 * us) / profileSummary!.total)}% |`).join('\n')}
 ` : ''}`;
-  mkdirSync(path.dirname(DOCS), { recursive: true });
-  writeFileSync(DOCS, doc + keptNotes());
+  // Only this section is rewritten: the title, other benchmarks' sections and the kept-notes blocks stay as they are.
+  writeDocSection(DOCS, 'Ingest', doc);
   log(`wrote ${path.relative(PROJECT_ROOT, DOCS)}`);
 }
 agent.destroy();
 process.exit(exitCode);
-
-/** The hand-written part of docs/benchmarks.md (history, analysis) survives each regeneration. */
-function keptNotes(): string {
-  const START = '<!-- kept-notes:start -->';
-  const END = '<!-- kept-notes:end -->';
-  const old = existsSync(DOCS) ? readFileSync(DOCS, 'utf8') : '';
-  const a = old.indexOf(START);
-  const b = old.indexOf(END);
-  return a >= 0 && b > a ? `\n${old.slice(a, b + END.length)}\n` : '';
-}
