@@ -224,6 +224,47 @@ export function maskToSource(
   return { mask, area };
 }
 
+/**
+ * The probability map itself at the source resolution (what maskToSource thresholds), for evaluation: the same
+ * bilinear resize to the region, the part inside the box placed in a zero map of the source size. Values are
+ * float32 after each pass, as PIL's "F" images hold them (models/train/data.py model_to_source returns exactly this
+ * map), so thresholds and histogram bins fall on the same pixels as in evaluate.py.
+ * Returns sourceWidth x sourceHeight, row-major.
+ */
+export function probabilityToSource(prob: Float32Array, modelWidth: number, modelHeight: number, g: Geometry): Float32Array {
+  const { box, region } = g;
+  const bw = box.x1 - box.x0;
+  const bh = box.y1 - box.y0;
+  const out = new Float32Array(g.sourceWidth * g.sourceHeight);
+  if (prob.length < modelWidth * modelHeight) throw new Error('probability map smaller than its declared size');
+  if (bw <= 0 || bh <= 0) return out;
+  const cx = triangleCoefficients(modelWidth, region.width, box.x0 - region.left, bw);
+  const cy = triangleCoefficients(modelHeight, region.height, box.y0 - region.top, bh);
+  const tmp = new Float32Array(modelHeight * bw);
+  for (let y = 0; y < modelHeight; y++) {
+    const row = y * modelWidth;
+    for (let x = 0; x < bw; x++) {
+      let s = 0;
+      const start = cx.start[x]!;
+      const wOff = x * cx.stride;
+      for (let k = 0; k < cx.count[x]!; k++) s += prob[row + start + k]! * cx.weights[wOff + k]!;
+      tmp[y * bw + x] = s;
+    }
+  }
+  for (let y = 0; y < bh; y++) {
+    const start = cy.start[y]!;
+    const wOff = y * cy.stride;
+    const n = cy.count[y]!;
+    const outRow = (box.y0 + y) * g.sourceWidth + box.x0;
+    for (let x = 0; x < bw; x++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += tmp[(start + k) * bw + x]! * cy.weights[wOff + k]!;
+      out[outRow + x] = s;
+    }
+  }
+  return out;
+}
+
 interface Coefficients { start: Int32Array; count: Int32Array; weights: Float64Array; stride: number }
 
 /**
