@@ -145,6 +145,10 @@ def evaluate_classifier(ckdir: Path, out: Path, args, log=print) -> dict:
     thr_ref = MT.youden_threshold(yref_v, ref_v) if 0 < yref_v.sum() < len(yref_v) else 0.5
     yq = tv["quality"][ov]
     thr_q = MT.youden_threshold(yq, pv["quality"][ov]) if 0 < yq.sum() < len(yq) else 0.5
+    # The manifest ships thresholds rounded to 4 decimals: score the test split with exactly those, so the card
+    # describes the decisions the gateway makes.
+    thr_ml = {k: round(float(v), 4) for k, v in thr_ml.items()}
+    thr_ref, thr_q = round(float(thr_ref), 4), round(float(thr_q), 4)
 
     res: dict = {"model": "fundus-classifier", "evaluated": dt.datetime.now(dt.timezone.utc).isoformat(),
                  "checkpoint": best | {"path": str(Path(ckdir) / "best.pt")}, "task": desc,
