@@ -185,40 +185,15 @@ function cutRegion(img: RgbImage, g: Geometry, fill: [number, number, number]): 
 export function maskToSource(
   prob: Float32Array, modelWidth: number, modelHeight: number, g: Geometry, threshold: number,
 ): { mask: Uint8Array; area: number } {
-  const { box, region } = g;
-  const bw = box.x1 - box.x0;
-  const bh = box.y1 - box.y0;
+  const source = probabilityToSource(prob, modelWidth, modelHeight, g);
   const mask = new Uint8Array(g.sourceWidth * g.sourceHeight);
-  if (prob.length < modelWidth * modelHeight) throw new Error('probability map smaller than its declared size');
-  if (bw <= 0 || bh <= 0) return { mask, area: 0 };
-  const cx = triangleCoefficients(modelWidth, region.width, box.x0 - region.left, bw);
-  const cy = triangleCoefficients(modelHeight, region.height, box.y0 - region.top, bh);
-  // Horizontal pass over every model row, for the box's columns only.
-  const tmp = new Float32Array(modelHeight * bw);
-  for (let y = 0; y < modelHeight; y++) {
-    const row = y * modelWidth;
-    for (let x = 0; x < bw; x++) {
-      let s = 0;
-      const start = cx.start[x]!;
-      const wOff = x * cx.stride;
-      for (let k = 0; k < cx.count[x]!; k++) s += prob[row + start + k]! * cx.weights[wOff + k]!;
-      tmp[y * bw + x] = s;
-    }
-  }
-  // Vertical pass for the box's rows, thresholded straight into the source-sized mask.
+  // NumPy compares a float32 map with a Python float in float32: so does this, to the pixel.
+  const t = Math.fround(threshold);
   let area = 0;
-  for (let y = 0; y < bh; y++) {
-    const start = cy.start[y]!;
-    const wOff = y * cy.stride;
-    const n = cy.count[y]!;
-    const outRow = (box.y0 + y) * g.sourceWidth + box.x0;
-    for (let x = 0; x < bw; x++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += tmp[(start + k) * bw + x]! * cy.weights[wOff + k]!;
-      if (s >= threshold) {
-        mask[outRow + x] = 1;
-        area++;
-      }
+  const { box } = g;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let i = y * g.sourceWidth + box.x0, end = y * g.sourceWidth + box.x1; i < end; i++) {
+      if (source[i]! >= t) { mask[i] = 1; area++; }
     }
   }
   return { mask, area };
