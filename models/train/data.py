@@ -234,13 +234,23 @@ def classifier_records(splits_dir: Path = SPLITS_DIR) -> list[ClsRecord]:
     return out
 
 
+def defective_masks(file: Path = TRAIN_DIR / "defective_masks.csv") -> dict[tuple[str, str], str]:
+    """(image, channel) -> reason, from models/train/defective_masks.csv: reference masks that are not annotations
+    (e.g. IDRiD_81's exudate mask covers the whole image). Such a channel counts as not annotated for that image.
+    Kept beside the splits, not in splits/ (those files are exactly what splits.py writes)."""
+    f = file
+    return {(r["image"], r["channel"]): r["reason"] for r in read_csv(f)} if f.is_file() else {}
+
+
 def segmenter_records(splits_dir: Path = SPLITS_DIR, data: Path = DEFAULT_DATA) -> list[SegRecord]:
     out: list[SegRecord] = []
+    defective = defective_masks()
     for r in read_csv(splits_dir / "idrid_segmentation.csv"):
         masks = {l: r[f"mask_{l}"] for l in LESIONS}
+        known = [0.0 if (r["image"], ch) in defective else 1.0 for ch in SEG_CHANNELS[:5]] + [0.0]
         out.append(SegRecord(
             image=r["image"], source="idrid", split=r["split"], group="idrid:" + r["identity"], masks=masks,
-            known=[1.0, 1.0, 1.0, 1.0, 1.0, 0.0], official_split=r["official_split"]))
+            known=known, official_split=r["official_split"]))
     cdr: dict[str, float] = {}
     labels = data / "drishti_gs1" / "labels.csv"
     if labels.is_file():

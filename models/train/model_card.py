@@ -710,9 +710,24 @@ def classifier_metrics(metrics: dict, figs: list[str]) -> str:
     return "\n".join(L)
 
 
+def defective_mask_note() -> str:
+    """The reference masks left out of scoring (models/train/defective_masks.csv), in one sentence."""
+    import csv
+    f = REPO / "models" / "train" / "defective_masks.csv"
+    if not f.is_file():
+        return ""
+    with f.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return ""
+    items = "; ".join(f"{Path(r['image']).stem} {r['channel']}: {r['reason']}" for r in rows)
+    return (f"Reference masks left out as defective (`models/train/defective_masks.csv`; the channel counts as "
+            f"not annotated for that image): {items}.")
+
+
 def segmenter_metrics(metrics: dict, figs: list[str]) -> str:
     t = metrics.get("test") or {}
-    L = ["## Quality on the held-out test split", "", boot_note(metrics), "",
+    L = ["## Quality on the held-out test split", "", boot_note(metrics), "", defective_mask_note(), "",
          f"Resolution: {metrics.get('resolution', NA)}.", ""]
     L += ["### Floors", "",
           "AUPR is computed as in the IDRiD challenge: pixels pooled over the test images that contain the lesion; "

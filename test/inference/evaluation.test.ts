@@ -16,7 +16,7 @@ import {
   verticalCdr,
 } from '../../src/inference/evaluation/metrics.js';
 import {
-  SEG_CHANNELS, classifierRecords, loadSourceMask, parseCsv, segmenterRecords, splitRecords,
+  SEG_CHANNELS, classifierRecords, defectiveMasks, loadSourceMask, parseCsv, segmenterRecords, splitRecords,
 } from '../../src/inference/evaluation/records.js';
 import { compareMetrics } from '../../src/inference/evaluation/compare.js';
 import { probabilityToSource, type Geometry } from '../../src/inference/preprocess.js';
@@ -242,6 +242,26 @@ describe('records', { timeout: 180_000 }, () => {
         if (m) row[ch] = [m.data.reduce((a, b) => a + b, 0), m.width, m.height, createHash('sha1').update(m.data).digest('hex')];
       }
       expect(row).toEqual(ref[k]);
+    }
+  });
+
+  it.skipIf(!haveData)(`leaves out exactly the defective reference masks (models/train/defective_masks.csv)${haveData ? '' : ' (skipped: needs ../shared/data)'}`, async () => {
+    // A listed mask must really be no annotation (it covers the image, border included); every other IDRiD lesion
+    // mask must cover well under a fifth of its image, so no other defect of that kind is scored.
+    const defective = defectiveMasks();
+    expect(defective.size).toBeGreaterThan(0);
+    const all = segmenterRecords(undefined, DATA).filter((r) => r.source === 'idrid');
+    for (const rec of all) {
+      for (const ch of ['MA', 'HE', 'EX', 'SE', 'OD'] as const) {
+        const listed = defective.has(`${rec.image}|${ch}`);
+        expect(rec.known[SEG_CHANNELS.indexOf(ch)], `${rec.image} ${ch}`).toBe(listed ? 0 : 1);
+        const file = rec.masks[ch];
+        if (!file) continue;
+        const m = await loadSourceMask(DATA, { ...rec, known: [1, 1, 1, 1, 1, 0] }, ch);
+        const cover = m!.data.reduce((a, b) => a + b, 0) / m!.data.length;
+        if (listed) expect(cover, `${rec.image} ${ch}`).toBeGreaterThan(0.99);
+        else expect(cover, `${rec.image} ${ch}`).toBeLessThan(0.2);
+      }
     }
   });
 });

@@ -120,13 +120,19 @@ export function classifierRecords(splitsDir = SPLITS_DIR): ClsRecord[] {
 }
 
 /** data.py segmenter_records: IDRiD segmentation images, then Drishti-GS1 (expert CDRs from its labels.csv). */
+/** models/train/defective_masks.csv (data.py defective_masks): "image|channel" -> reason. */
+export function defectiveMasks(file = path.join(PROJECT_ROOT, 'models', 'train', 'defective_masks.csv')): Map<string, string> {
+  return new Map(existsSync(file) ? readCsv(file).map((r) => [`${r.image}|${r.channel}`, r.reason!]) : []);
+}
+
 export function segmenterRecords(splitsDir = SPLITS_DIR, data = DEFAULT_DATA_DIR): SegRecord[] {
   const out: SegRecord[] = [];
+  const defective = defectiveMasks();
   for (const r of readCsv(path.join(splitsDir, 'idrid_segmentation.csv'))) {
     out.push({
       image: r.image!, source: 'idrid', split: r.split!, group: `idrid:${r.identity}`,
       masks: Object.fromEntries(LESIONS.map((l) => [l, r[`mask_${l}`] ?? ''])),
-      known: [1, 1, 1, 1, 1, 0], cdrExpert: null, officialSplit: r.official_split!,
+      known: [...SEG_CHANNELS.slice(0, 5).map((ch) => (defective.has(`${r.image}|${ch}`) ? 0 : 1)), 0], cdrExpert: null, officialSplit: r.official_split!,
     });
   }
   const cdr = new Map<string, number>();
