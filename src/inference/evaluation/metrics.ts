@@ -5,6 +5,8 @@
 // specificity at a threshold (positive when score >= threshold); Dice / IoU; Pearson r; the vertical cup-to-disc
 // ratio of the largest 4-connected components. Undefined values are NaN, as in metrics.py.
 
+import { verticalCupToDisc } from '../postprocess/cup-to-disc.js';
+
 export const PIXEL_BINS = 1000;
 
 type Labels = ArrayLike<boolean | number>;
@@ -210,72 +212,10 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 }
 
 /**
- * Largest 4-connected component of a width x height mask (row-major, non-zero inside), as metrics.py
- * largest_component: components are met in raster order and a later one wins only when strictly larger.
- */
-export function largestComponent(mask: ArrayLike<number | boolean>, width: number, height: number): Uint8Array {
-  const n = width * height;
-  const labels = new Int32Array(n);
-  const stack = new Int32Array(n);
-  let best = 0;
-  let bestSize = 0;
-  let cur = 0;
-  for (let start = 0; start < n; start++) {
-    if (!truthy(mask[start]!) || labels[start]) continue;
-    cur++;
-    let top = 0;
-    stack[top++] = start;
-    labels[start] = cur;
-    let size = 0;
-    while (top > 0) {
-      const p = stack[--top]!;
-      size++;
-      const x = p % width;
-      const visit = (q: number) => {
-        if (truthy(mask[q]!) && !labels[q]) {
-          labels[q] = cur;
-          stack[top++] = q;
-        }
-      };
-      if (p >= width) visit(p - width);
-      if (p + width < n) visit(p + width);
-      if (x > 0) visit(p - 1);
-      if (x < width - 1) visit(p + 1);
-    }
-    if (size > bestSize) {
-      best = cur;
-      bestSize = size;
-    }
-  }
-  const out = new Uint8Array(n);
-  if (best) for (let p = 0; p < n; p++) out[p] = labels[p] === best ? 1 : 0;
-  return out;
-}
-
-/**
- * Vertical cup-to-disc ratio (metrics.py vertical_cdr): rows spanned by the largest cup component inside the
- * largest disc component over the rows spanned by that disc. NaN without a disc, 0 without a cup.
+ * Vertical cup-to-disc ratio (metrics.py vertical_cdr), NaN without a disc and 0 without a cup: the gateway's own
+ * measurement (src/inference/postprocess/cup-to-disc.ts), so evaluation scores exactly what the findings report.
  */
 export function verticalCdr(disc: ArrayLike<number | boolean>, cup: ArrayLike<number | boolean>, width: number, height: number): number {
-  const d = largestComponent(disc, width, height);
-  const dRows = rowSpan(d, width, height);
-  if (!dRows) return NaN;
-  const inDisc = new Uint8Array(d.length);
-  for (let p = 0; p < d.length; p++) inDisc[p] = d[p] && truthy(cup[p]!) ? 1 : 0;
-  const cRows = rowSpan(largestComponent(inDisc, width, height), width, height);
-  if (!cRows) return 0;
-  return (cRows[1] - cRows[0] + 1) / (dRows[1] - dRows[0] + 1);
-}
-
-function rowSpan(mask: Uint8Array, width: number, height: number): [number, number] | null {
-  let first = -1;
-  let last = -1;
-  for (let y = 0; y < height; y++) {
-    const row = mask.subarray(y * width, (y + 1) * width);
-    if (row.some((v) => v !== 0)) {
-      if (first < 0) first = y;
-      last = y;
-    }
-  }
-  return first < 0 ? null : [first, last];
+  const bits = (m: ArrayLike<number | boolean>) => Uint8Array.from({ length: width * height }, (_, p) => (truthy(m[p]!) ? 1 : 0));
+  return verticalCupToDisc(bits(disc), bits(cup), width, height).ratio ?? NaN;
 }

@@ -97,8 +97,9 @@ export function labelComponents(
     if (run.y > a.y1) a.y1 = run.y;
     run.label = k;
   }
-  // Largest first; ties by position so the order never depends on union-find details.
-  const order = acc.map((_, k) => k).sort((p, q) => acc[q]!.area - acc[p]!.area || acc[p]!.y0 - acc[q]!.y0 || acc[p]!.x0 - acc[q]!.x0);
+  // Largest first; equal areas in raster order of their first pixel (acc is built in that order), as
+  // metrics.py's largest_component keeps the first of equals.
+  const order = acc.map((_, k) => k).sort((p, q) => acc[q]!.area - acc[p]!.area || p - q);
   const rank = new Map(order.map((k, r) => [k, r]));
   for (const run of runs) run.label = rank.get(run.label)!;
   const components = order.map((k) => {
