@@ -101,6 +101,10 @@ MODEL_FAILURES = {
         "The quality output is trained on ODIR's image remarks (lens dust, low quality, offset, ...) and is only a "
         "weak proxy for gradability; it is not an ungradable-image detector.",
         "DME risk is learnt from the IDRiD grading images only (a few hundred), so its estimate is coarse.",
+        "Glaucoma, cataract, AMD, hypertensive retinopathy, pathological myopia and other are learnt from ODIR-5K "
+        "images only (IDRiD labels none of them): on other cameras they are unreliable. On the IDRiD sample study of "
+        "`npm run demo`, diabetic-retinopathy photographs come out positive for AMD, myopia and other as well; read "
+        "those outputs as untested outside ODIR-like images.",
         "Labels with few positives in the test split have wide confidence intervals (see the per-label table).",
     ],
     "segmenter": [
