@@ -96,7 +96,7 @@ MODEL_FAILURES = {
         "from ODIR keywords), used as given.",
         "The input is 256 px square: microaneurysms, the only sign of mild DR, are one or two pixels at that size, "
         "so grade 1 is close to the resolution limit and is often confused with grades 0 and 2.",
-        "The referable-DR threshold is chosen on validation images from both sources together; on a population "
+        "The referable-DR threshold is chosen on the IDRiD validation images (a few dozen, one camera); on a population "
         "with another prevalence or image quality the sensitivity / specificity pair moves along the ROC curve.",
         "The quality output is trained on ODIR's image remarks (lens dust, low quality, offset, ...) and is only a "
         "weak proxy for gradability; it is not an ungradable-image detector.",
