@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseCsvRows } from '../src/inference/evaluation/records.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SPLITS_DIR = path.join(REPO, 'models', 'train', 'splits');
@@ -18,47 +19,8 @@ const COMMAND = '/usr/bin/python3 models/train/splits.py --data ../shared/data -
 
 type Row = Record<string, string>;
 
-/** RFC 4180 CSV: commas, double quotes ("" inside quotes), line breaks inside quotes; \n or \r\n records. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c === '"') {
-      quoted = true;
-    } else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else {
-      field += c;
-    }
-  }
-  if (field !== '' || record.length > 0) {
-    record.push(field);
-    records.push(record);
-  }
-  return records;
-}
-
 function readTable(name: string): { header: string[]; rows: Row[] } {
-  const [header, ...body] = parseCsv(readFileSync(path.join(SPLITS_DIR, name), 'utf8'));
+  const [header, ...body] = parseCsvRows(readFileSync(path.join(SPLITS_DIR, name), 'utf8'));
   if (!header) throw new Error(`${name} is empty`);
   const rows = body.map((cells, i) => {
     if (cells.length !== header.length) throw new Error(`${name} line ${i + 2}: ${cells.length} fields, header has ${header.length}`);
@@ -121,7 +83,7 @@ function components(pairs: [string, string][]): Map<string, string> {
 function overlapPairs(): [string, string][] | null {
   const file = path.join(DATA, 'idrid', 'seg_grading_overlap.csv');
   if (!existsSync(file)) return null;
-  const [, ...body] = parseCsv(readFileSync(file, 'utf8'));
+  const [, ...body] = parseCsvRows(readFileSync(file, 'utf8'));
   return body.map(([s, g]) => [
     member(`idrid/segmentation/quarter/images/${s}.jpg`),
     member(`idrid/grading/images_quarter/${g}.jpg`),

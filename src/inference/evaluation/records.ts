@@ -48,8 +48,9 @@ export interface SegRecord {
   diagnosis?: string;
 }
 
-/** RFC 4180 CSV (as Python's csv module reads it): quoted fields, "" inside quotes, \n or \r\n line ends. */
-export function parseCsv(text: string): Record<string, string>[] {
+/** RFC 4180 CSV (as Python's csv module reads it) as rows of fields: quoted fields, "" inside quotes, line breaks
+ * inside quotes, \n or \r\n line ends. */
+export function parseCsvRows(text: string): string[][] {
   const rows: string[][] = [];
   let field = '';
   let row: string[] = [];
@@ -78,7 +79,12 @@ export function parseCsv(text: string): Record<string, string>[] {
     row.push(field);
     rows.push(row);
   }
-  const [header, ...body] = rows.filter((r) => !(r.length === 1 && r[0] === ''));
+  return rows;
+}
+
+/** The same CSV as records keyed by the header row; blank lines skipped. */
+export function parseCsv(text: string): Record<string, string>[] {
+  const [header, ...body] = parseCsvRows(text).filter((r) => !(r.length === 1 && r[0] === ''));
   if (!header) return [];
   return body.map((r) => Object.fromEntries(header.map((h, k) => [h, r[k] ?? ''])));
 }
