@@ -100,11 +100,28 @@ for (const uid of studyUids) {
   }
 }
 
-// 5. Where to look.
+// 5. The DICOM results (SEG, SR), as GET /api/studies/{study}/results lists them; no export destination is
+// configured in the demo, so they stay in OphGate, served by its own QIDO-RS and WADO-RS.
+say();
+say('5. DICOM results written into the source studies (IHE AI Results):');
+for (const uid of studyUids) {
+  const r = (await (await fetch(`${base}/api/studies/${uid}/results`)).json()) as { qidoRs: string; results: Array<{ kind: string; sopInstanceUid: string; seriesInstanceUid: string; source?: { sopInstanceUid: string } }> };
+  if (r.results.length === 0) continue;
+  say(`     study ${uid}:`);
+  for (const x of r.results) say(`       ${x.kind === 'SEG' ? 'SEG' : 'SR '} ${x.sopInstanceUid}${x.source ? `  (of image ${x.source.sopInstanceUid})` : '  (TID 1500 measurement report)'}`);
+  const series = [...new Set(r.results.map((x) => x.seriesInstanceUid))];
+  for (const s of series) {
+    const url = `${base}/dicomweb/studies/${uid}/series/${s}/instances`;
+    const n = ((await (await fetch(url)).json()) as unknown[]).length;
+    say(`       QIDO-RS ${url} -> ${n} instance(s)`);
+  }
+}
+
+// 6. Where to look.
 const qido = `${base}/dicomweb/studies?PatientName=OPHGATE*&includefield=ModalitiesInStudy`;
 const found = (await (await fetch(qido)).json()) as unknown[];
 say();
-say(`5. QIDO-RS ${qido} finds ${found.length} studies.`);
+say(`6. QIDO-RS ${qido} finds ${found.length} studies.`);
 if (keepRunning) {
   say(`   Look further (running until Ctrl-C):`);
   say(`     curl '${base}/dicomweb/studies'   curl '${base}/api/jobs'   curl '${base}/metrics'`);

@@ -18,6 +18,7 @@ import { DecodePool } from './dicom/pixels/decode-pool.js';
 import { ThreadedModelRegistry } from './inference/threaded-registry.js';
 import type { Inference } from './inference/model-registry.js';
 import { defaultStages } from './pipeline/stages/index.js';
+import { destinationsOf } from './export/destinations.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -72,7 +73,7 @@ export class Gateway {
       leaseMs: config.pipeline.leaseSeconds * 1000,
       pollMs: config.pipeline.pollMilliseconds,
       concurrency: config.pipeline.concurrency,
-    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference });
+    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference, config, destinations: destinationsOf(config) });
     const assembler = new StudyAssembler(store, rules, {
       settleMs: config.assembly.settleSeconds * 1000,
       settleOnAssociationRelease: config.dimse.settleOnAssociationRelease,

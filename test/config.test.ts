@@ -53,3 +53,11 @@ describe('configuration', () => {
     expect(envNameFor(['dataDir'])).toBe('OPHGATE_DATA_DIR');
   });
 });
+
+describe('version', () => {
+  it('src/version.ts says the same release as package.json', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { OPHGATE_VERSION } = await import('../src/version.js');
+    expect(OPHGATE_VERSION).toBe(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+  });
+});

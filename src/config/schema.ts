@@ -65,10 +65,52 @@ export const configSchema = z.object({
     /** Root under which OphGate mints UIDs for what it creates. */
     uidRoot: uidRoot.default('2.25'),
   }).strict().prefault({}),
+  /** The DICOM objects OphGate writes for each analysed study (src/pipeline/stages/results.ts). */
+  results: z.object({
+    enabled: z.boolean().default(true),
+    /**
+     * standard: SEG as PS3.3 has it for images without a Frame of Reference (the default). viewer-plane-geometry:
+     * adds a frame of reference and plane geometry the photograph does not have, for viewers that refuse SEG
+     * without them (@cornerstonejs/adapters 5.14, OHIF); see docs/conformance.md.
+     */
+    segCompatibility: z.enum(['standard', 'viewer-plane-geometry']).default('standard'),
+    /** Series Number of the SEG and SR series OphGate adds to a study. */
+    segSeriesNumber: z.number().int().min(0).default(9901),
+    srSeriesNumber: z.number().int().min(0).default(9902),
+    /** Institution Name written in the objects' equipment modules (empty: none). */
+    institutionName: z.string().max(64).default(''),
+    /** Device Serial Number of this installation, written in the equipment modules. */
+    deviceSerialNumber: z.string().min(1).max(64).default('ophgate-1'),
+  }).strict().prefault({}),
+  /** Where the results go (src/export/): each destination gets every SEG and SR exactly once. */
+  export: z.object({
+    destinations: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a destination name of letters, digits, _ and -'), z.discriminatedUnion('type', [
+      z.object({
+        type: z.literal('stow-rs'),
+        /** The DICOMweb service root (STOW-RS goes to {url}/studies/{study}). */
+        url: z.string().url(),
+        /** Sent as "Authorization: Bearer ..." when set. */
+        bearerToken: z.string().optional(),
+        timeoutSeconds: z.number().positive().default(120),
+      }).strict(),
+      z.object({
+        type: z.literal('dimse'),
+        /** A name in peers. */
+        peer: z.string().min(1),
+        /** Calling AE title for this destination (default: dimse.aeTitle). */
+        callingAeTitle: aeTitle.optional(),
+        timeoutSeconds: z.number().positive().default(300),
+      }).strict(),
+    ])).default({}),
+  }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).strict().prefault({}),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  for (const [name, d] of Object.entries(c.export.destinations)) {
+    if (d.type === 'dimse' && !c.peers[d.peer]) ctx.addIssue({ code: 'custom', path: ['export', 'destinations', name, 'peer'], message: `no peer named "${d.peer}" in peers` });
+  }
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,10 +1,10 @@
 // The one door every instance comes through, whatever the protocol (STOW-RS, C-STORE, import, fetch):
 // check the header, keep the bytes, index them, and tell the study assembler.
 import type { Logger } from 'pino';
-import { readInstanceHeader, DicomRejection, type RejectCode } from '../dicom/part10-header.js';
+import { readInstanceHeader, DicomRejection, type RejectCode, type InstanceHeader } from '../dicom/part10-header.js';
 import { firstNumber, firstString, pick, type DicomJson } from '../dicom/json-model.js';
 import type { SpooledFile } from '../store/blob-store.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { NewInstance, SqliteStore } from '../store/sqlite-store.js';
 import type { Metrics, Protocol } from '../metrics/registry.js';
 import { STUDY_LEVEL_TAGS, SERIES_LEVEL_TAGS } from '../dicom/attribute-levels.js';
 
@@ -46,24 +46,7 @@ export class InstanceAcceptor {
       const reason = `Study Instance UID ${header.studyInstanceUid} differs from the study in the request URL (${expectedStudyUid})`;
       return { status: 'rejected', code: 'bad-uid', reason, sopClassUid: ids.sopClassUid, sopInstanceUid: ids.sopInstanceUid };
     }
-    const a = header.attributes;
-    const outcome = await this.store.recordInstance(file, {
-      ...ids,
-      transferSyntaxUid: header.transferSyntaxUid,
-      instanceNumber: firstNumber(a, '00200013') ?? null,
-      datasetOffset: header.datasetOffset,
-      attributes: a,
-      studyAttributes: pick(a, STUDY_LEVEL_TAGS),
-      seriesAttributes: pick(a, SERIES_LEVEL_TAGS),
-      study: {
-        patientId: str(a, '00100020'), patientName: str(a, '00100010'), patientBirthDate: str(a, '00100030'), patientSex: str(a, '00100040'),
-        studyDate: str(a, '00080020'), studyTime: str(a, '00080030'), accessionNumber: str(a, '00080050'), studyId: str(a, '00200010'),
-        studyDescription: str(a, '00081030'), referringPhysicianName: str(a, '00080090'),
-      },
-      series: { modality: str(a, '00080060'), seriesNumber: firstNumber(a, '00200011') ?? null, seriesDescription: str(a, '0008103E') },
-      protocol: source.protocol,
-      callingAe: source.callingAe ?? null,
-    });
+    const outcome = await this.store.recordInstance(file, newInstanceOf(header, source));
     const log = { protocol: source.protocol, callingAe: source.callingAe, studyUid: ids.studyUid, sopInstanceUid: ids.sopInstanceUid };
     switch (outcome.kind) {
       case 'stored':
@@ -83,6 +66,28 @@ export class InstanceAcceptor {
       }
     }
   }
+}
+
+/** The index rows' content for an instance whose header was read (also used for the objects OphGate writes). */
+export function newInstanceOf(header: InstanceHeader, source: InstanceSource): NewInstance {
+  const a = header.attributes;
+  return {
+    sopClassUid: header.sopClassUid, sopInstanceUid: header.sopInstanceUid, studyUid: header.studyInstanceUid, seriesUid: header.seriesInstanceUid,
+    transferSyntaxUid: header.transferSyntaxUid,
+    instanceNumber: firstNumber(a, '00200013') ?? null,
+    datasetOffset: header.datasetOffset,
+    attributes: a,
+    studyAttributes: pick(a, STUDY_LEVEL_TAGS),
+    seriesAttributes: pick(a, SERIES_LEVEL_TAGS),
+    study: {
+      patientId: str(a, '00100020'), patientName: str(a, '00100010'), patientBirthDate: str(a, '00100030'), patientSex: str(a, '00100040'),
+      studyDate: str(a, '00080020'), studyTime: str(a, '00080030'), accessionNumber: str(a, '00080050'), studyId: str(a, '00200010'),
+      studyDescription: str(a, '00081030'), referringPhysicianName: str(a, '00080090'),
+    },
+    series: { modality: str(a, '00080060'), seriesNumber: firstNumber(a, '00200011') ?? null, seriesDescription: str(a, '0008103E') },
+    protocol: source.protocol,
+    callingAe: source.callingAe ?? null,
+  };
 }
 
 function str(json: DicomJson, tag: string): string | null {

@@ -85,7 +85,7 @@ export class StudyAssembler implements StudyListener {
   }
 
   settle(studyUid: string, version: number, now = Date.now()): void {
-    const instances = this.store.instancesOfStudy(studyUid);
+    const instances = this.store.instancesOfStudy(studyUid, 'received');
     const decision = routeStudy(this.rules, instances.map((i) => i.attributes as DicomJson));
     const result = this.store.settleStudy(studyUid, version, decision, this.options.firstStage, now);
     if (!result) return; // a late instance arrived meanwhile; it settles later

@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client). One registry per gateway instance, so tests can run several side by side.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type Protocol = 'stow-rs' | 'dimse' | 'import' | 'wado-fetch';
+export type Protocol = 'stow-rs' | 'dimse' | 'import' | 'wado-fetch' | 'pipeline';
 
 export class Metrics {
   readonly registry = new Registry();

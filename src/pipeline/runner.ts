@@ -108,7 +108,7 @@ export class PipelineRunner {
       const heartbeat = setInterval(() => this.store.renewLease(job.id, this.workerId, this.options.leaseMs), Math.max(50, this.options.leaseMs / 3));
       try {
         const result = await stage.run({
-          job, owner: this.workerId, study, instances: this.store.instancesOfStudy(job.study_uid), store: this.store,
+          job, owner: this.workerId, study, instances: this.store.instancesOfStudy(job.study_uid, 'received'), store: this.store,
           derivedDir: path.join(this.store.dataDir, 'derived', job.study_uid, `v${job.study_version}`),
           previous, logger: log.child({ stage: stage.name }), signal: this.abort.signal, services: this.services,
         });

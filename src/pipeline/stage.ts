@@ -5,6 +5,8 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import type { InstanceRow, JobRow, StudyRow } from '../store/rows.js';
 import type { DecodedFrame } from '../dicom/pixels/index.js';
 import type { Inference } from '../inference/model-registry.js';
+import type { Config } from '../config/schema.js';
+import type { Destination } from '../export/destination.js';
 
 /** Shared, long-lived helpers a stage may call (built once by the gateway). */
 export interface StageServices {
@@ -12,6 +14,10 @@ export interface StageServices {
   decode(path: string): Promise<DecodedFrame[]>;
   /** The loaded models (absent when the gateway runs none); one session per model, shared by all jobs. */
   inference?: Inference;
+  /** The configuration the result and export stages follow (UID root, SEG options, destinations and peers). */
+  config: Pick<Config, 'dicom' | 'results' | 'export' | 'peers' | 'dimse' | 'pipeline'>;
+  /** Where the export stage sends results (built from config.export.destinations). */
+  destinations?: Destination[];
 }
 
 export interface StageContext {

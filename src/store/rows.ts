@@ -39,6 +39,8 @@ export const instanceRow = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), dataset_offset: z.number().int(),
   attributes: json,
   protocol: z.string(), calling_ae: z.string().nullable(), received_at: z.number(), study_version: z.number().int(),
+  /** received: sent to OphGate; derived: written by OphGate (SEG, SR). */
+  origin: z.enum(['received', 'derived']),
 });
 export type InstanceRow = z.infer<typeof instanceRow>;
 
@@ -73,3 +75,21 @@ export const findingRow = z.object({
 });
 export type FindingRow = z.infer<typeof findingRow>;
 export type NewFinding = Omit<FindingRow, 'job_id' | 'study_uid' | 'study_version' | 'created_at' | 'result'> & { result: object };
+
+export const resultKind = z.enum(['SEG', 'SR']);
+export const resultRow = z.object({
+  sop_instance_uid: z.string(), job_id: z.number().int(), study_uid: z.string(), study_version: z.number().int(),
+  kind: resultKind, sop_class_uid: z.string(), series_uid: z.string(),
+  source_sop_instance_uid: z.string().nullable(), source_frame: z.number().int().nullable(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), created_at: z.number(),
+});
+export type ResultRow = z.infer<typeof resultRow>;
+
+export const deliveryState = z.enum(['pending', 'delivered', 'dead']);
+export type DeliveryState = z.infer<typeof deliveryState>;
+export const deliveryRow = z.object({
+  sop_instance_uid: z.string(), destination: z.string(), job_id: z.number().int(), state: deliveryState,
+  attempts: z.number().int(), last_error: z.string().nullable(), transfer_syntax_uid: z.string().nullable(),
+  created_at: z.number(), updated_at: z.number(), delivered_at: z.number().nullable(),
+});
+export type DeliveryRow = z.infer<typeof deliveryRow>;

@@ -94,4 +94,35 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX findings_study ON findings (study_uid, study_version);
   `,
+  // 4: what OphGate itself writes (SEG, SR): kept as instances of the source study (served by QIDO-RS and WADO-RS)
+  // with origin 'derived', so that they never re-open the study or enter its pipeline; one row per object in
+  // results, and one row per object and destination in deliveries (src/export/).
+  `
+  ALTER TABLE instances ADD COLUMN origin TEXT NOT NULL DEFAULT 'received' CHECK (origin IN ('received', 'derived'));
+  CREATE TABLE results (
+    sop_instance_uid TEXT PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    study_uid TEXT NOT NULL REFERENCES studies (study_uid),
+    study_version INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('SEG', 'SR')),
+    sop_class_uid TEXT NOT NULL, series_uid TEXT NOT NULL,
+    source_sop_instance_uid TEXT, source_frame INTEGER,   -- the image a SEG was made from (NULL for the SR)
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX results_job ON results (job_id);
+  CREATE INDEX results_study ON results (study_uid, study_version);
+  CREATE TABLE deliveries (
+    sop_instance_uid TEXT NOT NULL REFERENCES results (sop_instance_uid),
+    destination TEXT NOT NULL,              -- a name in the configuration's export.destinations
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    transfer_syntax_uid TEXT,               -- what the destination received
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, delivered_at INTEGER,
+    PRIMARY KEY (sop_instance_uid, destination)
+  );
+  CREATE INDEX deliveries_job ON deliveries (job_id, state);
+  `,
 ];

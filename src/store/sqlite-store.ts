@@ -6,8 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { MIGRATIONS } from './schema.js';
 import { BlobStore, type SpooledFile } from './blob-store.js';
 import {
-  studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow, findingRow,
+  studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow, findingRow, resultRow, deliveryRow,
   type StudyRow, type SeriesRow, type InstanceRow, type JobRow, type JobState, type StageResultRow, type ConflictRow, type FindingRow, type NewFinding,
+  type ResultRow, type DeliveryRow,
 } from './rows.js';
 import type { z } from 'zod';
 
@@ -22,6 +23,12 @@ export interface NewInstance {
   };
   series: { modality: string | null; seriesNumber: number | null; seriesDescription: string | null };
   protocol: string; callingAe: string | null;
+}
+
+/** What a derived instance is, for its results row (src/pipeline/stages/results.ts). */
+export interface NewResult {
+  jobId: number; owner: string; kind: ResultRow['kind'];
+  sourceSopInstanceUid?: string | null; sourceFrame?: number | null;
 }
 
 export type RecordOutcome =
@@ -149,9 +156,12 @@ export class SqliteStore {
     return row ? parseRow(instanceRow, row) : undefined;
   }
 
-  instancesOfStudy(studyUid: string): InstanceRow[] {
-    return this.stmt('SELECT * FROM instances WHERE study_uid = ? ORDER BY series_uid, instance_number, sop_instance_uid')
-      .all(studyUid).map((r) => parseRow(instanceRow, r));
+  /** Every instance of the study; with `origin`, only those received (the pipeline's input) or derived (its output). */
+  instancesOfStudy(studyUid: string, origin?: 'received' | 'derived'): InstanceRow[] {
+    const rows = origin
+      ? this.stmt('SELECT * FROM instances WHERE study_uid = ? AND origin = ? ORDER BY series_uid, instance_number, sop_instance_uid').all(studyUid, origin)
+      : this.stmt('SELECT * FROM instances WHERE study_uid = ? ORDER BY series_uid, instance_number, sop_instance_uid').all(studyUid);
+    return rows.map((r) => parseRow(instanceRow, r));
   }
 
   instancesOfSeries(seriesUid: string): InstanceRow[] {
@@ -163,8 +173,11 @@ export class SqliteStore {
     return this.blobs.pathFor(row.sha256);
   }
 
-  countInstances(): number {
-    return (this.stmt('SELECT count(*) AS n FROM instances').get() as { n: number }).n;
+  countInstances(origin?: 'received' | 'derived'): number {
+    const row = origin
+      ? this.stmt('SELECT count(*) AS n FROM instances WHERE origin = ?').get(origin)
+      : this.stmt('SELECT count(*) AS n FROM instances').get();
+    return (row as { n: number }).n;
   }
 
   conflicts(limit = 100): ConflictRow[] {
@@ -329,5 +342,92 @@ export class SqliteStore {
   findingsOfJob(jobId: number): FindingRow[] {
     return this.stmt('SELECT * FROM findings WHERE job_id = ? ORDER BY series_uid, sop_instance_uid, frame, model_name')
       .all(jobId).map((r) => parseRow(findingRow, r));
+  }
+
+  /**
+   * Keeps an object the pipeline wrote (SEG, SR) as a derived instance of its study, with its results row, while
+   * the caller holds the job's lease. The study's state and version do not change (a result never re-opens the
+   * study it belongs to). Writing the same object again (a retried stage makes the same bytes under the same
+   * UIDs) is a no-op; other bytes under a stored UID are refused.
+   */
+  async recordDerivedInstance(file: SpooledFile, inst: NewInstance, result: NewResult, now = Date.now()): Promise<'stored' | 'duplicate' | 'lost-lease'> {
+    const existing = this.stmt('SELECT sha256 FROM instances WHERE sop_instance_uid = ?').get(inst.sopInstanceUid) as { sha256: string } | undefined;
+    if (existing) {
+      this.blobs.discard(file);
+      if (existing.sha256 !== file.sha256) throw new Error(`SOP Instance UID ${inst.sopInstanceUid} is already stored with other content; a derived object is never replaced under its UID`);
+      return 'duplicate';
+    }
+    await this.blobs.commit(file);
+    return this.writeTransaction((): 'stored' | 'duplicate' | 'lost-lease' => {
+      const job = this.stmt(`SELECT study_uid, study_version FROM jobs WHERE id = ? AND state = 'running' AND lease_owner = ?`)
+        .get(result.jobId, result.owner) as { study_uid: string; study_version: number } | undefined;
+      if (!job) return 'lost-lease';
+      if (job.study_uid !== inst.studyUid) throw new Error(`derived instance ${inst.sopInstanceUid} names study ${inst.studyUid}, not the job's ${job.study_uid}`);
+      const raced = this.stmt('SELECT sha256 FROM instances WHERE sop_instance_uid = ?').get(inst.sopInstanceUid) as { sha256: string } | undefined;
+      if (raced) return 'duplicate';
+      this.stmt(`INSERT INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
+          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series_uid) DO NOTHING`)
+        .run(inst.seriesUid, inst.studyUid, inst.series.modality, inst.series.seriesNumber, inst.series.seriesDescription, JSON.stringify(inst.seriesAttributes));
+      this.stmt(`INSERT INTO instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, transfer_syntax_uid, instance_number,
+          sha256, size, dataset_offset, attributes, protocol, calling_ae, received_at, study_version, origin)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 'derived')`)
+        .run(inst.sopInstanceUid, inst.seriesUid, inst.studyUid, inst.sopClassUid, inst.transferSyntaxUid, inst.instanceNumber,
+          file.sha256, file.size, inst.datasetOffset, JSON.stringify(inst.attributes), inst.protocol, now, job.study_version);
+      this.stmt(`INSERT INTO results (sop_instance_uid, job_id, study_uid, study_version, kind, sop_class_uid, series_uid,
+          source_sop_instance_uid, source_frame, sha256, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(inst.sopInstanceUid, result.jobId, inst.studyUid, job.study_version, result.kind, inst.sopClassUid, inst.seriesUid,
+          result.sourceSopInstanceUid ?? null, result.sourceFrame ?? null, file.sha256, file.size, now);
+      return 'stored';
+    })();
+  }
+
+  /** The objects a job wrote, SEGs first, in source order. */
+  resultsOfJob(jobId: number): ResultRow[] {
+    return this.stmt(`SELECT * FROM results WHERE job_id = ? ORDER BY kind, source_sop_instance_uid, source_frame, sop_instance_uid`)
+      .all(jobId).map((r) => parseRow(resultRow, r));
+  }
+
+  /** Every object written for the study, newest job first. */
+  resultsOfStudy(studyUid: string): ResultRow[] {
+    return this.stmt(`SELECT * FROM results WHERE study_uid = ? ORDER BY job_id DESC, kind, source_sop_instance_uid, source_frame, sop_instance_uid`)
+      .all(studyUid).map((r) => parseRow(resultRow, r));
+  }
+
+  /** The study's most recent SR written by an earlier job than `jobId` (the new SR's predecessor). */
+  previousReport(studyUid: string, jobId: number): ResultRow | undefined {
+    const row = this.stmt(`SELECT * FROM results WHERE study_uid = ? AND kind = 'SR' AND job_id < ? ORDER BY job_id DESC, created_at DESC LIMIT 1`)
+      .get(studyUid, jobId);
+    return row ? parseRow(resultRow, row) : undefined;
+  }
+
+  /** Adds a pending delivery for each (object, destination) not yet recorded; existing rows keep their state. */
+  planDeliveries(jobId: number, pairs: Array<{ sopInstanceUid: string; destination: string }>, now = Date.now()): void {
+    this.writeTransaction(() => {
+      const insert = this.stmt(`INSERT INTO deliveries (sop_instance_uid, destination, job_id, state, attempts, created_at, updated_at)
+          VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (sop_instance_uid, destination) DO NOTHING`);
+      for (const p of pairs) insert.run(p.sopInstanceUid, p.destination, jobId, now, now);
+    })();
+  }
+
+  deliveriesOfJob(jobId: number): DeliveryRow[] {
+    return this.stmt('SELECT * FROM deliveries WHERE job_id = ? ORDER BY destination, sop_instance_uid').all(jobId).map((r) => parseRow(deliveryRow, r));
+  }
+
+  deliveriesOfStudy(studyUid: string): DeliveryRow[] {
+    return this.stmt(`SELECT d.* FROM deliveries d JOIN results r ON r.sop_instance_uid = d.sop_instance_uid
+        WHERE r.study_uid = ? ORDER BY d.job_id, d.destination, d.sop_instance_uid`).all(studyUid).map((r) => parseRow(deliveryRow, r));
+  }
+
+  /** Records one attempt's outcome. A delivered row never goes back to pending. */
+  recordDeliveryAttempt(sopInstanceUid: string, destination: string, outcome: { ok: true; transferSyntaxUid?: string } | { ok: false; error: string; dead: boolean }, now = Date.now()): void {
+    if (outcome.ok) {
+      this.stmt(`UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, last_error = NULL, transfer_syntax_uid = ?,
+          delivered_at = ?, updated_at = ? WHERE sop_instance_uid = ? AND destination = ? AND state != 'delivered'`)
+        .run(outcome.transferSyntaxUid ?? null, now, now, sopInstanceUid, destination);
+    } else {
+      this.stmt(`UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ?
+          WHERE sop_instance_uid = ? AND destination = ? AND state != 'delivered'`)
+        .run(outcome.dead ? 'dead' : 'pending', outcome.error.slice(0, 2000), now, sopInstanceUid, destination);
+    }
   }
 }

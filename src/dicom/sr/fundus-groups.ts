@@ -17,7 +17,7 @@ import { code, num, type ContainerItem, type ContentItem, type ImageRef } from '
 import { MEASUREMENT_FAILURE, UNIT_MM2, UNIT_NONE, UNIT_PIXELS, UNIT_RATIO, mapped, resolve } from './codes.js';
 import { measurementGroup, type GroupContext } from './tid1501.js';
 import { planarRoiGroup } from './tid1410.js';
-import { derivedUid } from './uids.js';
+import { deriveUid } from '../uid.js';
 
 export class MeasurementReportError extends Error {
   constructor(message: string) {
@@ -66,7 +66,7 @@ export function groupsForFinding(img: ImageContext, f: FindingResult): Container
   const ctx = (kind: string, id: string, name: string, finding?: CodedEntry): GroupContext => ({
     trackingId: `${name}, ${eye(img.laterality)}, image ${img.number} (${model.name})`,
     // Not the model version: the finding tracked is the same when an upgraded model re-reads the photograph.
-    trackingUid: derivedUid(NAMESPACE, img.source.sopInstanceUid, img.source.frames?.[0] ?? 0, model.name, kind, id),
+    trackingUid: deriveUid('2.25', ...[NAMESPACE, img.source.sopInstanceUid, img.source.frames?.[0] ?? 0, model.name, kind, id].map(String)),
     ...(finding ? { finding } : {}),
     laterality: img.laterality,
     algorithm: model,

@@ -28,7 +28,7 @@ import {
 import { groupsForFinding, MeasurementReportError, type ImageContext } from './fundus-groups.js';
 import { deviceObserverContext, languageOfContent } from './tid1001.js';
 import { imageLibrary, type LibraryEntry } from './tid1600.js';
-import { derivedUid } from './uids.js';
+import { deriveUid } from '../uid.js';
 
 export { MeasurementReportError } from './fundus-groups.js';
 
@@ -224,7 +224,7 @@ export function measurementReportContent(input: MeasurementReportInput): Contain
   const { manufacturer, modelName, deviceSerialNumber } = input.equipment;
   const device = {
     // The same device (manufacturer, model, serial number) keeps its Device Observer UID from report to report.
-    uid: derivedUid('ophgate-sr-device', manufacturer, modelName, deviceSerialNumber),
+    uid: deriveUid('2.25', ...['ophgate-sr-device', manufacturer, modelName, deviceSerialNumber].map(String)),
     name: input.algorithmName ?? modelName,
     manufacturer,
     modelName,
@@ -244,7 +244,7 @@ export function measurementReportContent(input: MeasurementReportInput): Contain
     // Another device wrote the narrative: its own observer context replaces the report's for this container
     // (PS3.3 C.17.3.2.5, observation context inheritance).
     content.push(container('CONTAINS', QUALITATIVE_EVALUATIONS, [
-      ...deviceObserverContext({ uid: derivedUid('ophgate-sr-narrative', producedBy), name: producedBy }),
+      ...deviceObserverContext({ uid: deriveUid('2.25', ...['ophgate-sr-narrative', producedBy].map(String)), name: producedBy }),
       text('CONTAINS', IMPRESSION, narrative),
     ]));
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { GatewayContext } from '../../gateway-context.js';
 import { findingResultSchema } from '../../inference/finding-result.js';
 import { jobState, type JobRow, type StudyRow } from '../../store/rows.js';
+import { baseUrl } from '../dicomweb/common.js';
 
 const listQuery = z.object({
   state: jobState.optional(),
@@ -100,6 +101,30 @@ export function apiRouter(ctx: GatewayContext): Router {
       ...(status === 'failed' ? { error: job.last_error } : {}),
       models: [...new Map(rows.map((r) => [r.model_name, { name: r.model_name, version: r.model_version, provider: r.provider }])).values()],
       images: [...images.values()],
+    });
+  });
+
+  // The DICOM objects OphGate wrote for a study (SEG, SR), where to fetch them and how each delivery stands.
+  r.get('/studies/:study/results', (req, res) => {
+    const s = ctx.store.getStudy(req.params.study);
+    if (!s) return void res.status(404).json({ error: `no study ${req.params.study}` });
+    const base = baseUrl(ctx, req);
+    const deliveries = ctx.store.deliveriesOfStudy(s.study_uid);
+    const rows = ctx.store.resultsOfStudy(s.study_uid);
+    res.json({
+      studyInstanceUid: s.study_uid,
+      qidoRs: `${base}/dicomweb/studies/${s.study_uid}/instances`,
+      results: rows.map((r) => ({
+        kind: r.kind, sopClassUid: r.sop_class_uid, sopInstanceUid: r.sop_instance_uid, seriesInstanceUid: r.series_uid,
+        jobId: r.job_id, studyVersion: r.study_version,
+        ...(r.source_sop_instance_uid ? { source: { sopInstanceUid: r.source_sop_instance_uid, frame: r.source_frame } } : {}),
+        createdAt: new Date(r.created_at).toISOString(),
+        wadoRs: `${base}/dicomweb/studies/${r.study_uid}/series/${r.series_uid}/instances/${r.sop_instance_uid}`,
+        deliveries: deliveries.filter((d) => d.sop_instance_uid === r.sop_instance_uid).map((d) => ({
+          destination: d.destination, state: d.state, attempts: d.attempts, lastError: d.last_error,
+          transferSyntaxUid: d.transfer_syntax_uid, deliveredAt: d.delivered_at ? new Date(d.delivered_at).toISOString() : null,
+        })),
+      })),
     });
   });
 
