@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
 import { startTestGateway, ingestFile, waitFor, FIXTURES_DIR, type TestGateway } from './helpers/gateway.js';
+import { dciodvfy, dcentvfy, readWithPydicom, sha256 } from './seg/helpers.js';
+import { findingResultSchema } from '../src/inference/finding-result.js';
 
 const FIXTURE = path.join(FIXTURES_DIR, 'op-j2k-lossless-rct-idrid64-L.dcm');
 const SEG = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -75,6 +79,37 @@ describe('results and export stages', () => {
     expect([study.state, study.version]).toEqual(['settled', 1]);
     expect(store.listJobs({ studyUid: header.studyInstanceUid })).toHaveLength(1);
     expect(store.instancesOfStudy(header.studyInstanceUid, 'received')).toHaveLength(1);
+
+    // What the pipeline wrote is valid (dicom3tools), and independent readers find what OphGate computed.
+    const fileOf = (uid: string) => store.blobPath(store.getInstance(uid)!);
+    const sourceFile = store.blobPath(store.getInstance(header.sopInstanceUid)!);
+    for (const r of body.results) {
+      const v = dciodvfy(fileOf(r.sopInstanceUid));
+      expect(v.errors, `dciodvfy ${r.kind}:\n${v.output}`).toEqual([]);
+      expect(v.warnings.filter((w) => !/Unrecognized defined term <99OPHGATE>/.test(w)), `dciodvfy ${r.kind}`).toEqual([]);
+      const e = dcentvfy([fileOf(r.sopInstanceUid), sourceFile]);
+      expect(e.errors, `dcentvfy ${r.kind} with its source:\n${e.output}`).toEqual([]);
+    }
+    const segmenter = findingResultSchema.parse(store.findingsOfJob(job.id).find((f) => f.model_name === 'fundus-segmenter')!.result);
+    const found = segmenter.lesions.filter((l) => l.areaPx > 0);
+    const [py] = readWithPydicom([fileOf(segs[0]!.sopInstanceUid)]);
+    expect(py!.segments!.map((x) => x.label.toLowerCase())).toEqual(found.map((l) => l.name));
+    for (const [i, lesion] of found.entries()) {
+      const png = await sharp(path.join(store.dataDir, lesion.mask!)).extractChannel(0).raw().toBuffer();
+      const mask = Uint8Array.from(png, (v) => (v >= 128 ? 1 : 0));
+      const frame = py!.frames![i]!;
+      expect(frame.segmentNumbers).toEqual([i + 1]);
+      expect([frame.nonzero, frame.sha256], `pydicom's frame of ${lesion.key} equals the mask`).toEqual([lesion.areaPx, sha256(mask)]);
+    }
+    const sr = spawnSync('/usr/bin/python3', [path.join('test', 'sr', 'read_sr.py'), fileOf(srs[0]!.sopInstanceUid)], { encoding: 'utf8' });
+    expect(sr.status, sr.stderr).toBe(0);
+    const report = Object.values(JSON.parse(sr.stdout) as Record<string, { groups: Array<{ trackingId: string; segment: { sopInstanceUid: string; segments: number[] } | null; nums: Array<{ concept: string; unit: string | null; value: number | null }> }> }>)[0]!;
+    for (const [i, lesion] of found.entries()) {
+      const g = report.groups.find((x) => x.segment?.segments?.[0] === i + 1);
+      expect(g, `SR group referencing segment ${i + 1} (${lesion.key})`).toBeDefined();
+      expect(g!.segment!.sopInstanceUid).toBe(segs[0]!.sopInstanceUid);
+      expect(g!.nums.find((n) => n.concept === 'SCT:42798000' && n.unit === 'UCUM:{pixels}')?.value).toBe(lesion.areaPx);
+    }
 
     // Each destination holds each object once, in the source study; STOW-RS carried the stored bytes as they are.
     for (const [g, protocol] of [[web, 'stow-rs'], [dimse, 'dimse']] as const) {

@@ -42,6 +42,8 @@ export class StowRsDestination implements Destination {
     }));
     const client = new dicomweb.api.DICOMwebClient({
       url: this.settings.url,
+      // Its console output would dump the request, headers included; OphGate reports failures in its own log.
+      verbose: false,
       headers: { Accept: 'application/dicom+json', ...(this.settings.bearerToken ? { Authorization: `Bearer ${this.settings.bearerToken}` } : {}) },
     } as never);
     const xhr = new XHR() as XMLHttpRequest;

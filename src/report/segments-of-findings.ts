@@ -57,8 +57,7 @@ export function plannedSegments(finding: FindingResult): PlannedSegment[] {
       mask: lesion.mask,
       describe: (mask) => ({
         label: lesion.name.charAt(0).toUpperCase() + lesion.name.slice(1),
-        // SegmentDescription is LO: at most 64 characters.
-        description: `${finding.model.name} ${finding.model.version} ${lesion.key} p>=${lesion.threshold}`.slice(0, 64),
+        description: `${finding.model.name} ${finding.model.version}, channel ${lesion.key}, probability >= ${lesion.threshold}`,
         category, type,
         anatomicRegion: codedEntryOfRef(`${FINDINGS}#retina`),
         ...(modifier ? { anatomicRegionModifier: modifier } : {}),

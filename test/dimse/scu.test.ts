@@ -1,5 +1,5 @@
 // The OphGate storage/verification SCU, against the OphGate SCP and against dcmtk's storescp as a third-party peer.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echo, sendFiles, type DimsePeer } from '../../src/dicom/dimse/store-scu.js';
 import { readFileMeta } from '../../src/dicom/dimse/part10.js';
 import { TRANSFER_SYNTAXES } from '../../src/dicom/transfer-syntaxes.js';
+import { buildSegmentation } from '../../src/dicom/seg/segmentation.js';
+import { sct } from '../../src/dicom/common/coded-entry.js';
+import { mintUid } from '../../src/dicom/uid.js';
+import { dciodvfy, masks, readWithPydicom, sourceAttributes, tempDir, writeSyntheticSource } from '../seg/helpers.js';
 import { FIXTURES, datasetSha256, dcmdumpValue, run, sharedDir, startStorescp, startTestScp, type TestScp } from './helpers.js';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
@@ -180,6 +184,37 @@ describe('sendFiles to dcmtk storescp (third-party peer)', () => {
       expect((await run('dcmdump', ['-q', f])).code).toBe(0);
       expect(await dcmdumpValue(f, '0008,0018')).toBe(a!.sopInstanceUid);
       expect(await dcmdumpValue(f, '0010,0020')).toBe(await dcmdumpValue(explicit, '0010,0020'));
+    } finally {
+      await scp.stop();
+    }
+  });
+
+  it('sends a Segmentation to an implicit-VR-only peer with every value intact (headers re-encoded, values kept)', async () => {
+    const dir = tempDir('scu-seg');
+    const source = writeSyntheticSource(dir, { rows: 23, columns: 37 });
+    const attrs = await sourceAttributes(source.file);
+    const segFile = path.join(dir, 'seg.dcm');
+    writeFileSync(segFile, buildSegmentation({
+      source: attrs, sourceFrame: 1,
+      segments: [{ label: 'Haemorrhage', category: sct('49755003', 'Morphologically Abnormal Structure'), type: sct('28998008', 'Retinal hemorrhage'), colourLab: [30000, 40000, 20000], mask: masks.circle(23, 37, 11, 18, 6) }],
+      algorithm: { name: 'test', version: '1', family: { value: '123110', scheme: 'DCM', meaning: 'Artificial Intelligence' } },
+      seriesInstanceUid: mintUid('2.25'), sopInstanceUid: mintUid('2.25'), seriesNumber: 99, instanceNumber: 1,
+      contentDateTime: new Date('2026-01-01T00:00:00Z'),
+      equipment: { manufacturer: 'OphGate', modelName: 'OphGate', softwareVersions: '0', deviceSerialNumber: 'x' },
+    }));
+    const scp = await startStorescp('PEER', ['+xi']);
+    try {
+      const [r] = await sendFiles({ host: '127.0.0.1', port: scp.port, aeTitle: 'PEER', callingAeTitle: 'OPHGATE' }, [segFile]);
+      expect(r, r!.error).toMatchObject({ ok: true, transcodedTo: IMPLICIT_LE });
+      const [stored] = await readdir(scp.dir);
+      const received = path.join(scp.dir, stored!);
+      expect(readFileMeta(readFileSync(received)).transferSyntaxUid).toBe(IMPLICIT_LE);
+      // dciodvfy still finds a valid SEG (the empty item of the type 1 Shared Functional Groups Sequence survives),
+      // and pydicom reads the same segment pixels from both files.
+      expect(dciodvfy(received).errors).toEqual([]);
+      const [before, after] = readWithPydicom([segFile, received]);
+      expect(after!.frames).toEqual(before!.frames);
+      expect(after!.segments).toEqual(before!.segments);
     } finally {
       await scp.stop();
     }

@@ -26,6 +26,7 @@ import {
   type NetworkInternals,
 } from './library.js';
 import { readFileMeta, FileMetaError } from './part10.js';
+import { explicitToImplicitLittleEndian } from './explicit-to-implicit.js';
 import {
   EXPLICIT_VR_LE,
   IMPLICIT_VR_LE,
@@ -276,10 +277,20 @@ export async function sendFiles(peer: DimsePeer, files: string[], opts: SendOpti
           continue;
         }
         try {
-          // Decoded and re-encoded by dcmjs: no longer byte-identical to the file.
-          const parsed = dimse.Dataset.fromFile(e.path);
-          if (!parsed) throw new Error('dcmjs could not read the file');
-          request = new dimse.requests.CStoreRequest(dimse.Transcoding.transcodeDataset(parsed, target));
+          // Re-encoded: no longer byte-identical to the file. Explicit to implicit VR (OphGate's own results to a
+          // peer that accepts only implicit VR) changes element headers only and keeps every value's bytes
+          // (explicit-to-implicit.ts); other conversions go through dcmjs's decoder and the library's transcoder.
+          let reencoded: Dataset;
+          if (e.transferSyntaxUid === EXPLICIT_VR_LE && target === IMPLICIT_VR_LE) {
+            const bytes = explicitToImplicitLittleEndian(readFileSync(e.path).subarray(e.datasetOffset));
+            reencoded = new dimse.Dataset({ SOPClassUID: e.sopClassUid, SOPInstanceUID: e.sopInstanceUid }, target);
+            reencoded.getDenaturalizedDataset = () => bytes;
+          } else {
+            const parsed = dimse.Dataset.fromFile(e.path);
+            if (!parsed) throw new Error('dcmjs could not read the file');
+            reencoded = dimse.Transcoding.transcodeDataset(parsed, target);
+          }
+          request = new dimse.requests.CStoreRequest(reencoded);
         } catch (err) {
           result.error = `could not re-encode to ${target}: ${(err as Error).message}`;
           continue;
