@@ -28,6 +28,8 @@ function env(): NodeJS.ProcessEnv {
     ...process.env, OPHGATE_DATA_DIR: dataDir, OPHGATE_HTTP__PORT: '0', OPHGATE_DIMSE__ENABLED: 'false',
     OPHGATE_ASSEMBLY__SETTLE_SECONDS: '0.3', OPHGATE_PIPELINE__LEASE_SECONDS: '2', OPHGATE_PIPELINE__POLL_MILLISECONDS: '50',
     OPHGATE_LOG__LEVEL: 'info',
+    // Crash safety is about the store and the job queue, not the models: the tiny test models keep 50 studies fast.
+    OPHGATE_INFERENCE__MODELS_DIR: 'test/inference/models', OPHGATE_INFERENCE__EXECUTION_PROVIDER: 'cpu',
   };
 }
 
