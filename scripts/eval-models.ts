@@ -1,27 +1,35 @@
 // npm run eval: recomputes the model cards' test metrics from the shipped ONNX files through the TypeScript
 // inference path (ModelRegistry: sharp preprocessing, onnxruntime-node; not PyTorch) on the held-out test split,
-// and compares every point estimate with the card's metrics.json (models/train/evaluate.py).
+// and compares every point estimate with the card's metrics.json (models/train/evaluate.py). It also writes what
+// the gateway would write for every IDRiD test image it visits (the JPEG wrapped as an OP instance, a SEG per
+// segmenting model, one SR; src/inference/evaluation/dicom-check.ts) and checks each with dicom3tools' dciodvfy and
+// dcentvfy: a separate outcome, printed and in --json as "dicom".
 //
 //   npm run eval                                   # both models in models/, data in ../shared/data
 //   npm run eval -- --model segmenter --json out.json
 //   npm run eval -- --models-dir /tmp/smoke-models --limit 4   # a smoke export evaluated with evaluate.py --limit 4
+//   npm run eval -- --model segmenter --no-dicom    # the metrics only
 //
-// Exit status: 0 when every point estimate agrees within --tolerance (default 0.01); 1 when one does not, or a
-// model folder or its metrics.json is missing, or metrics.json was made on other records (another --limit); 2 when
-// the data folder is absent.
+// Exit status: 0 when every point estimate agrees within --tolerance (default 0.01) and no SEG or SR has a
+// dciodvfy/dcentvfy Error; 1 when one does not or has, or a model folder or its metrics.json is missing, or
+// metrics.json was made on other records (another --limit), or dciodvfy/dcentvfy are absent (without --no-dicom);
+// 2 when the data folder is absent.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadManifest } from '../src/inference/manifest.js';
-import { ModelRegistry } from '../src/inference/model-registry.js';
+import { ModelRegistry, type ImageInference } from '../src/inference/model-registry.js';
 import { compareMetrics, type ComparisonRow } from '../src/inference/evaluation/compare.js';
-import { DEFAULT_DATA_DIR, SPLITS_DIR, classifierRecords, segmenterRecords, splitRecords } from '../src/inference/evaluation/records.js';
+import {
+  DEFAULT_DATA_DIR, SPLITS_DIR, classifierRecords, segmenterRecords, splitRecords, type ClsRecord, type SegRecord,
+} from '../src/inference/evaluation/records.js';
 import { classifierMetrics, classifierThresholds, scoreClassifier } from '../src/inference/evaluation/run-classifier.js';
 import { scoreSegmenterImage, segmenterMetrics, segmenterThresholds, type SegImageResult } from '../src/inference/evaluation/run-segmenter.js';
+import { DicomResultsCheck, formatDicomSummary, missingDicomTools, type DicomCheckSummary } from '../src/inference/evaluation/dicom-check.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 
 const USAGE = `usage: npm run eval -- [--models-dir DIR] [--data DIR] [--model classifier|segmenter|all] [--limit N]
-                        [--tolerance T] [--json OUT] [--threads N]
+                        [--tolerance T] [--json OUT] [--threads N] [--no-dicom]
   --models-dir  folder holding fundus-classifier/ and fundus-segmenter/ (manifest.json, model.onnx, metrics.json);
                 default models/
   --data        the public data (default ../shared/data beside the repository)
@@ -30,7 +38,10 @@ const USAGE = `usage: npm run eval -- [--models-dir DIR] [--data DIR] [--model c
                 metrics.json that evaluate.py made with the same --limit
   --tolerance   largest accepted difference of a point estimate (default 0.01)
   --json OUT    write the comparison and the TypeScript metrics to OUT
-  --threads N   onnxruntime intra-op threads (default 2; 1 when other work keeps a core busy)`;
+  --threads N   onnxruntime intra-op threads (default 2; 1 when other work keeps a core busy)
+  --no-dicom    skip the DICOM check: by default every IDRiD test image evaluated is wrapped as an OP instance, every
+                loaded model runs on it, and its SEG(s) and SR (the results stage's code) must pass dciodvfy and
+                dcentvfy (dicom3tools) with no Error; --limit limits it too`;
 
 interface ModelReport {
   model: string;
@@ -55,7 +66,7 @@ function parse() {
       options: {
         'models-dir': { type: 'string' }, data: { type: 'string' }, model: { type: 'string', default: 'all' },
         limit: { type: 'string' }, tolerance: { type: 'string', default: '0.01' }, json: { type: 'string' },
-        threads: { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h' },
+        threads: { type: 'string', default: '2' }, 'no-dicom': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {
@@ -77,7 +88,7 @@ function parse() {
     modelsDir: a['models-dir'] ? path.resolve(a['models-dir']) : path.join(PROJECT_ROOT, 'models'),
     data: a.data ? path.resolve(a.data) : DEFAULT_DATA_DIR,
     models: model === 'all' ? ['classifier', 'segmenter'] : [model],
-    limit, tolerance, json: a.json, threads,
+    limit, tolerance, json: a.json, threads, dicom: !a['no-dicom'],
   };
 }
 
@@ -104,7 +115,14 @@ async function main(): Promise<number> {
     fail(`${opt.data} is absent: the evaluation needs the public data (IDRiD, ODIR-5K, Drishti-GS1) in ../shared/data beside the ` +
       'repository (or --data DIR); see models/train/README.md. Nothing was evaluated.', 2);
   }
-  console.log(`models ${opt.modelsDir}, data ${opt.data}, tolerance ${opt.tolerance}`);
+  if (opt.dicom) {
+    const missing = missingDicomTools();
+    if (missing.length) {
+      fail(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} absent: the DICOM check of the SEGs and SRs needs dicom3tools on the ` +
+        'PATH (Debian/Ubuntu: apt-get install dicom3tools), or --no-dicom to skip it. Nothing was evaluated.', 1);
+    }
+  }
+  console.log(`models ${opt.modelsDir}, data ${opt.data}, tolerance ${opt.tolerance}${opt.dicom ? '' : ', no DICOM check (--no-dicom)'}`);
   if (opt.limit) {
     console.log(`--limit ${opt.limit}: development run on the first ${opt.limit} test records of each source (data.py build_cache's ` +
       'rule); the comparison holds only against a metrics.json made by evaluate.py with the same --limit');
@@ -122,14 +140,17 @@ async function main(): Promise<number> {
   for (const r of reports) console.error(`fundus models: ${r.error}`);
 
   let registry: ModelRegistry | null = null;
+  let dicom: DicomResultsCheck | null = null;
+  let dicomSummary: DicomCheckSummary | null = null;
   if (wanted.length) {
     registry = await ModelRegistry.open({ modelsDir: opt.modelsDir, executionProvider: 'cpu', intraOpThreads: opt.threads, batchSize: 8 });
+    if (opt.dicom) dicom = DicomResultsCheck.create(opt.data, registry);
   }
   try {
     for (const { key, dir, card } of wanted) {
       const report = key === 'classifier'
-        ? await evaluateClassifier(registry!, dir, card, opt)
-        : await evaluateSegmenter(registry!, dir, card, opt);
+        ? await evaluateClassifier(registry!, dir, card, opt, dicom)
+        : await evaluateSegmenter(registry!, dir, card, opt, dicom);
       reports.push(report);
       if (report.error) console.error(`${report.model}: ${report.error}`);
       if (report.rows) {
@@ -146,16 +167,20 @@ async function main(): Promise<number> {
           `in registry.run (decode, crop, resize, session), ${(report.secondsPerImage.total * 1000).toFixed(0)} ms per image in all`);
       }
     }
+    dicomSummary = dicom?.finish() ?? null;
   } finally {
     await registry?.close();
   }
-  const ok = reports.every((r) => r.ok);
+  const metricsOk = reports.every((r) => r.ok);
+  const ok = metricsOk && (dicomSummary?.ok ?? true);
   if (opt.json) {
-    writeFileSync(opt.json, `${JSON.stringify({ ok, tolerance: opt.tolerance, limit: opt.limit ?? null, modelsDir: opt.modelsDir, data: opt.data, models: reports },
+    const dicomOut = dicomSummary ?? (opt.dicom ? null : 'skipped (--no-dicom)');
+    writeFileSync(opt.json, `${JSON.stringify({ ok, metricsOk, tolerance: opt.tolerance, limit: opt.limit ?? null, modelsDir: opt.modelsDir, data: opt.data, models: reports, dicom: dicomOut },
       (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     console.log(`written ${opt.json}`);
   }
-  console.log(ok ? `\nagreement: every point estimate within ${opt.tolerance}` : '\nNOT in agreement (see above)');
+  console.log(metricsOk ? `\nagreement: every point estimate within ${opt.tolerance}` : '\nNOT in agreement (see above)');
+  if (dicomSummary) for (const line of formatDicomSummary(dicomSummary)) console.log(line);
   return ok ? 0 : 1;
 }
 
@@ -168,7 +193,20 @@ function countsProblem(card: Record<string, any>, expected: Record<string, numbe
   return diffs.length ? `metrics.json was made on other test records (${diffs.join('; ')}): evaluate.py's --limit and this --limit must agree` : null;
 }
 
-async function evaluateClassifier(registry: ModelRegistry, dir: string, card: Record<string, any>, opt: Options): Promise<ModelReport> {
+/**
+ * The DICOM check alone, for when the metrics cannot be compared (metrics.json made on other records): the
+ * IDRiD records are still checked, so a --limit run checks its objects whatever the card.
+ */
+async function checkOnly(dicom: DicomResultsCheck, model: string, records: (ClsRecord | SegRecord)[]): Promise<void> {
+  const idrid = records.filter((r) => r.source === 'idrid');
+  for (const [i, rec] of idrid.entries()) {
+    await dicom.checkImage(rec);
+    process.stderr.write(`\r${model}: DICOM check only, ${i + 1}/${idrid.length} IDRiD test images`);
+  }
+  process.stderr.write('\n');
+}
+
+async function evaluateClassifier(registry: ModelRegistry, dir: string, card: Record<string, any>, opt: Options, dicom: DicomResultsCheck | null): Promise<ModelReport> {
   const manifest = loadManifest(path.join(dir, 'manifest.json'));
   const all = classifierRecords(SPLITS_DIR);
   const test = splitRecords(all, 'test', opt.limit);
@@ -176,13 +214,20 @@ async function evaluateClassifier(registry: ModelRegistry, dir: string, card: Re
   const problem = countsProblem(card, {
     odir_eyes: test.filter((r) => r.source === 'odir').length, idrid_images: test.filter((r) => r.source === 'idrid').length,
   }, (c) => c.data?.test ?? {});
-  if (problem) return { model: manifest.name, ok: false, error: problem };
+  if (problem) {
+    if (dicom) await checkOnly(dicom, manifest.name, test);
+    return { model: manifest.name, ok: false, error: problem };
+  }
   const t0 = performance.now();
+  const checkSeconds = dicom?.seconds ?? 0;
+  // The IDRiD grading images also go through the DICOM check, with this run's classifier answer.
   const { scores, runSeconds } = await scoreClassifier(registry, manifest.name, test, opt.data,
-    (done, total) => process.stderr.write(`\r${manifest.name}: ${done}/${total} test images`));
+    (done, total) => process.stderr.write(`\r${manifest.name}: ${done}/${total} test images`),
+    dicom ? async (rec, r) => { if (rec.source === 'idrid') await dicom.checkImage(rec, { [manifest.name]: r }); } : undefined);
   process.stderr.write('\n');
   const ts = classifierMetrics(test, val, scores, classifierThresholds(manifest));
-  const total = (performance.now() - t0) / 1000;
+  // The timing is the evaluation's own, without the DICOM check.
+  const total = (performance.now() - t0) / 1000 - ((dicom?.seconds ?? 0) - checkSeconds);
   const rows = compareMetrics(card, ts, opt.tolerance);
   return {
     model: manifest.name, ok: rows.every((r) => r.ok), images: test.length, rows, typescript: ts,
@@ -190,23 +235,30 @@ async function evaluateClassifier(registry: ModelRegistry, dir: string, card: Re
   };
 }
 
-async function evaluateSegmenter(registry: ModelRegistry, dir: string, card: Record<string, any>, opt: Options): Promise<ModelReport> {
+async function evaluateSegmenter(registry: ModelRegistry, dir: string, card: Record<string, any>, opt: Options, dicom: DicomResultsCheck | null): Promise<ModelReport> {
   const manifest = loadManifest(path.join(dir, 'manifest.json'));
   const test = splitRecords(segmenterRecords(SPLITS_DIR, opt.data), 'test', opt.limit);
   const problem = countsProblem(card, {
     idrid: test.filter((r) => r.source === 'idrid').length, drishti: test.filter((r) => r.source === 'drishti').length,
   }, (c) => ({ idrid: c.test?.idrid?.OD?.images, drishti: c.test?.drishti?.OD?.images }));
-  if (problem) return { model: manifest.name, ok: false, error: problem };
+  if (problem) {
+    if (dicom) await checkOnly(dicom, manifest.name, test);
+    return { model: manifest.name, ok: false, error: problem };
+  }
   const thr = segmenterThresholds(manifest);
   const t0 = performance.now();
+  const checkSeconds = dicom?.seconds ?? 0;
   const images: SegImageResult[] = [];
   for (const [i, rec] of test.entries()) {
-    images.push(await scoreSegmenterImage(registry, manifest.name, rec, opt.data, thr));
+    // IDRiD images (not Drishti-GS1, whose images OphGate may not ship) also go through the DICOM check.
+    const check = dicom && rec.source === 'idrid' ? (r: ImageInference) => dicom.checkImage(rec, { [manifest.name]: r }) : undefined;
+    images.push(await scoreSegmenterImage(registry, manifest.name, rec, opt.data, thr, check));
     process.stderr.write(`\r${manifest.name}: ${i + 1}/${test.length} test images`);
   }
   process.stderr.write('\n');
   const ts = segmenterMetrics(images, thr);
-  const total = (performance.now() - t0) / 1000;
+  // The timing is the evaluation's own, without the DICOM check.
+  const total = (performance.now() - t0) / 1000 - ((dicom?.seconds ?? 0) - checkSeconds);
   const rows = compareMetrics(card, ts, opt.tolerance);
   const notes: string[] = [];
   const differing = images.reduce((s, r) => s + r.maskPixelsDifferingFromRegistry, 0);

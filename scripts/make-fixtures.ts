@@ -7,7 +7,8 @@
 //   --data  the IDRiD folder (default: <repo>/../shared/data/idrid).
 //
 // The output is deterministic: every UID is a name-based UUID (RFC 4122 version 5) under the 2.25 root, all dates
-// and times are fixed, and the DICOM encoder below writes elements in a fixed order with no clock or random input.
+// and times are fixed, and the DICOM encoder (src/dicom/op-wrapper.ts, shared with `npm run eval`) writes elements
+// in a fixed order with no clock or random input.
 // See fixtures/README.md for what each file is and why.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,12 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import dcmjsCodecs from 'dcmjs-codecs';
+import {
+  SOP_OP_8BIT, SOP_SECONDARY_CAPTURE, TS_EXPLICIT_LE, TS_IMPLICIT_LE, baselineYbr422FrameInfo, encodeDataset, encodeElement,
+  fileMeta, getString, jpegBaselinePixels, lateralityFromDisc, nameBasedUid, opticDiscCentroid, part10, patientAndStudy,
+  photoDataset as opPhotoDataset, s, t, u16, u32, us, type Dataset, type Implementation, type JpegFrameInfo,
+  type PixelModule, type PhotoStudy,
+} from '../src/dicom/op-wrapper.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Constants
@@ -23,14 +30,7 @@ import dcmjsCodecs from 'dcmjs-codecs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const SOP_OP_8BIT = '1.2.840.10008.5.1.4.1.1.77.1.5.1';
-const SOP_SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
-const TS_EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const TS_IMPLICIT_LE = '1.2.840.10008.1.2';
-const TS_JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
 const TS_J2K_LOSSLESS = '1.2.840.10008.1.2.4.90';
-/** PS3.6 Annex A well-known UID: synchronisation frame of reference "Universal Coordinated Time". */
-const UTC_SYNC_FRAME_OF_REFERENCE = '1.2.840.10008.15.1.1';
 
 /**
  * Namespace of the name-based UUIDs behind every fixture UID. It is an arbitrary, fixed UUID chosen once for
@@ -50,163 +50,12 @@ const IDRID_ATTRIBUTION =
 // UIDs
 // ---------------------------------------------------------------------------------------------------------------
 
-function uuidBytes(text: string): Buffer {
-  return Buffer.from(text.replace(/-/g, ''), 'hex');
-}
-
 /** "2.25." + the decimal value of the RFC 4122 version-5 UUID of `name` (PS3.5 B.2). */
 export function fixtureUid(name: string): string {
-  const digest = createHash('sha1').update(uuidBytes(UID_NAMESPACE)).update(name, 'utf8').digest();
-  const bytes = Buffer.from(digest.subarray(0, 16));
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50; // version 5
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
-  return `2.25.${BigInt('0x' + bytes.toString('hex')).toString(10)}`;
+  return nameBasedUid(UID_NAMESPACE, name);
 }
 
-const IMPLEMENTATION_CLASS_UID = fixtureUid('implementation-class');
-
-// ---------------------------------------------------------------------------------------------------------------
-// A small explicit/implicit VR little endian DICOM encoder. Elements are written in ascending tag order, sequences
-// and items with explicit lengths, encapsulated Pixel Data with undefined length (PS3.5 A.4).
-// ---------------------------------------------------------------------------------------------------------------
-
-type StringVR = 'AE' | 'AS' | 'CS' | 'DA' | 'DS' | 'DT' | 'IS' | 'LO' | 'LT' | 'PN' | 'SH' | 'ST' | 'TM' | 'UI' | 'UT';
-type Element =
-  | { tag: number; vr: StringVR; value: string[] }
-  | { tag: number; vr: 'US' | 'UL' | 'SS' | 'FL' | 'FD' | 'AT'; value: number[] }
-  | { tag: number; vr: 'OB' | 'OW'; value: Uint8Array }
-  | { tag: number; vr: 'SQ'; value: Dataset[] }
-  | { tag: number; vr: 'OB'; value: Uint8Array[]; encapsulated: true };
-type Dataset = Element[];
-
-const LONG_LENGTH_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
-
-function t(group: number, element: number): number {
-  return ((group << 16) | element) >>> 0;
-}
-
-/** String element; `undefined` or '' gives a zero-length (type 2 "empty") value. */
-function s(tag: number, vr: StringVR, value?: string | string[]): Element {
-  const values = value === undefined ? [] : Array.isArray(value) ? value : value === '' ? [] : [value];
-  return { tag, vr, value: values };
-}
-function us(tag: number, ...value: number[]): Element {
-  return { tag, vr: 'US', value };
-}
-function sq(tag: number, items: Dataset[]): Element {
-  return { tag, vr: 'SQ', value: items };
-}
-function code(value: string, scheme: string, meaning: string): Dataset {
-  return [s(t(0x0008, 0x0100), 'SH', value), s(t(0x0008, 0x0102), 'SH', scheme), s(t(0x0008, 0x0104), 'LO', meaning)];
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-}
-
-function elementValueBytes(el: Element, implicit: boolean): Buffer {
-  switch (el.vr) {
-    case 'US':
-      return Buffer.concat(el.value.map(u16));
-    case 'UL':
-      return Buffer.concat(el.value.map(u32));
-    case 'SS':
-      return Buffer.concat(el.value.map((n) => { const b = Buffer.alloc(2); b.writeInt16LE(n); return b; }));
-    case 'FL':
-      return Buffer.concat(el.value.map((n) => { const b = Buffer.alloc(4); b.writeFloatLE(n); return b; }));
-    case 'FD':
-      return Buffer.concat(el.value.map((n) => { const b = Buffer.alloc(8); b.writeDoubleLE(n); return b; }));
-    case 'AT':
-      return Buffer.concat(el.value.map((n) => Buffer.concat([u16(n >>> 16), u16(n & 0xffff)])));
-    case 'SQ':
-      return Buffer.concat(el.value.map((item) => {
-        const body = encodeDataset(item, implicit);
-        return Buffer.concat([u16(0xfffe), u16(0xe000), u32(body.length), body]);
-      }));
-    case 'OB':
-    case 'OW': {
-      if ('encapsulated' in el) throw new Error('encapsulated data has no plain value');
-      const b = Buffer.from(el.value);
-      return b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b;
-    }
-    default: {
-      const b = Buffer.from(el.value.join('\\'), 'latin1');
-      if (b.length % 2 === 0) return b;
-      return Buffer.concat([b, Buffer.from(el.vr === 'UI' ? [0x00] : [0x20])]);
-    }
-  }
-}
-
-function elementHeader(tag: number, vr: string, length: number, implicit: boolean): Buffer {
-  const tagBytes = Buffer.concat([u16(tag >>> 16), u16(tag & 0xffff)]);
-  if (implicit) return Buffer.concat([tagBytes, u32(length)]);
-  if (LONG_LENGTH_VRS.has(vr)) return Buffer.concat([tagBytes, Buffer.from(vr, 'latin1'), u16(0), u32(length)]);
-  if (length > 0xffff) throw new Error(`value of ${tag.toString(16)} too long for VR ${vr}`);
-  return Buffer.concat([tagBytes, Buffer.from(vr, 'latin1'), u16(length)]);
-}
-
-function encodeElement(el: Element, implicit: boolean): Buffer {
-  if ('encapsulated' in el) {
-    const parts: Buffer[] = [elementHeader(el.tag, 'OB', 0xffffffff, implicit)];
-    // Basic Offset Table with one entry per frame: each frame is a single fragment.
-    const offsets: number[] = [];
-    let at = 0;
-    const fragments = el.value.map((f) => {
-      const b = Buffer.from(f);
-      return b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b; // trailing pad byte, PS3.5 A.4
-    });
-    for (const f of fragments) { offsets.push(at); at += 8 + f.length; }
-    parts.push(u16(0xfffe), u16(0xe000), u32(offsets.length * 4), ...offsets.map(u32));
-    for (const f of fragments) parts.push(u16(0xfffe), u16(0xe000), u32(f.length), f);
-    parts.push(u16(0xfffe), u16(0xe0dd), u32(0));
-    return Buffer.concat(parts);
-  }
-  const value = elementValueBytes(el, implicit);
-  return Buffer.concat([elementHeader(el.tag, el.vr, value.length, implicit), value]);
-}
-
-function encodeDataset(ds: Dataset, implicit = false): Buffer {
-  const sorted = [...ds].sort((a, b) => a.tag - b.tag);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.tag === sorted[i - 1]!.tag) throw new Error(`duplicate tag ${sorted[i]!.tag.toString(16)}`);
-  }
-  return Buffer.concat(sorted.map((el) => encodeElement(el, implicit)));
-}
-
-function fileMeta(sopClassUid: string, sopInstanceUid: string | undefined, transferSyntaxUid: string): Buffer {
-  const elements: Dataset = [
-    { tag: t(0x0002, 0x0001), vr: 'OB', value: Uint8Array.from([0x00, 0x01]) },
-    s(t(0x0002, 0x0002), 'UI', sopClassUid),
-    s(t(0x0002, 0x0010), 'UI', transferSyntaxUid),
-    s(t(0x0002, 0x0012), 'UI', IMPLEMENTATION_CLASS_UID),
-    s(t(0x0002, 0x0013), 'SH', IMPLEMENTATION_VERSION),
-  ];
-  if (sopInstanceUid !== undefined) elements.push(s(t(0x0002, 0x0003), 'UI', sopInstanceUid));
-  const body = encodeDataset(elements);
-  const groupLength = encodeElement({ tag: t(0x0002, 0x0000), vr: 'UL', value: [body.length] }, false);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, body]);
-}
-
-function getString(ds: Dataset, tag: number): string | undefined {
-  const el = ds.find((e) => e.tag === tag);
-  if (!el || !Array.isArray(el.value) || typeof el.value[0] !== 'string') return undefined;
-  return (el.value as string[]).join('\\');
-}
-
-/** A PS3.10 file: preamble, "DICM", File Meta Information, then the dataset in the given transfer syntax. */
-function part10(ds: Dataset, transferSyntaxUid: string): Buffer {
-  const sopClass = getString(ds, t(0x0008, 0x0016));
-  if (!sopClass) throw new Error('dataset has no SOP Class UID');
-  const meta = fileMeta(sopClass, getString(ds, t(0x0008, 0x0018)), transferSyntaxUid);
-  return Buffer.concat([meta, encodeDataset(ds, transferSyntaxUid === TS_IMPLICIT_LE)]);
-}
+const IMPLEMENTATION: Implementation = { classUid: fixtureUid('implementation-class'), versionName: IMPLEMENTATION_VERSION };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pixel helpers
@@ -218,37 +67,6 @@ async function decodeJpegToRgb(jpeg: Buffer): Promise<Rgb> {
   const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
   return { width: info.width, height: info.height, data };
-}
-
-interface JpegFrameInfo { process: string; precision: number; width: number; height: number; components: { id: number; h: number; v: number }[] }
-
-/** Reads the SOF marker of a JPEG stream (to check it is baseline, 8 bit, 3 components, and find its subsampling). */
-function readJpegFrameInfo(jpeg: Buffer): JpegFrameInfo {
-  let i = 2;
-  if (jpeg.readUInt16BE(0) !== 0xffd8) throw new Error('not a JPEG stream');
-  while (i + 4 <= jpeg.length) {
-    if (jpeg[i] !== 0xff) throw new Error(`bad JPEG marker at ${i}`);
-    const marker = jpeg[i + 1]!;
-    const length = jpeg.readUInt16BE(i + 2);
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      const n = jpeg[i + 9]!;
-      const components = [];
-      for (let k = 0; k < n; k++) {
-        const sampling = jpeg[i + 11 + 3 * k]!;
-        components.push({ id: jpeg[i + 10 + 3 * k]!, h: sampling >> 4, v: sampling & 0x0f });
-      }
-      return {
-        process: marker === 0xc0 ? 'baseline' : `SOF${marker - 0xc0}`,
-        precision: jpeg[i + 4]!,
-        height: jpeg.readUInt16BE(i + 5),
-        width: jpeg.readUInt16BE(i + 7),
-        components,
-      };
-    }
-    if (marker === 0xda) break;
-    i += 2 + length;
-  }
-  throw new Error('no SOF marker before the scan');
 }
 
 function toPlanar(rgb: Buffer): Buffer {
@@ -411,31 +229,8 @@ interface LoadedSource {
   laterality: Laterality;
 }
 
-async function opticDiscCentroid(maskPath: string): Promise<{ x: number; y: number }> {
-  const { data, info } = await sharp(readFileSync(maskPath)).greyscale().raw().toBuffer({ resolveWithObject: true });
-  let sx = 0, sy = 0, n = 0;
-  for (let y = 0; y < info.height; y++) {
-    for (let x = 0; x < info.width; x++) {
-      if (data[y * info.width + x]! >= 128) { sx += x; sy += y; n++; }
-    }
-  }
-  if (n === 0) throw new Error(`empty optic disc mask ${maskPath}`);
-  return { x: Math.round((sx / n) * 10) / 10, y: Math.round((sy / n) * 10) / 10 };
-}
-
 function readCsv(file: string): string[][] {
   return readFileSync(file, 'utf8').trim().split(/\r?\n/).slice(1).map((line) => line.split(','));
-}
-
-/**
- * Laterality from the optic disc: a fundus photograph shows the retina as seen from in front of the patient, so
- * the nasal side of a right eye (towards the nose, the patient's left) lies on the image's right, and the nasal
- * side of a left eye on the image's left. The optic disc is nasal to the fovea, so its side gives the eye.
- */
-function lateralityFromDisc(x: number, width: number): Laterality {
-  const margin = width * 0.05;
-  if (Math.abs(x - width / 2) < margin) throw new Error(`optic disc at x=${x} is too central to decide laterality`);
-  return x > width / 2 ? 'R' : 'L';
 }
 
 async function loadSource(dataDir: string, key: string): Promise<LoadedSource> {
@@ -461,12 +256,7 @@ async function loadSource(dataDir: string, key: string): Promise<LoadedSource> {
     };
   }
   const jpeg = readFileSync(path.join(dataDir, info.path));
-  const frame = readJpegFrameInfo(jpeg);
-  const [y, cb, cr] = frame.components;
-  if (frame.process !== 'baseline' || frame.precision !== 8 || frame.components.length !== 3 || !y || !cb || !cr ||
-      cb.h !== 1 || cb.v !== 1 || cr.h !== 1 || cr.v !== 1 || y.h !== 2 || (y.v !== 1 && y.v !== 2)) {
-    throw new Error(`${info.path}: expected an 8-bit baseline JPEG with 4:2:2 or 4:2:0 chroma subsampling, got ${JSON.stringify(frame)}`);
-  }
+  const frame = baselineYbr422FrameInfo(jpeg, info.path);
   const rgb = await decodeJpegToRgb(jpeg);
   if (rgb.width !== frame.width || rgb.height !== frame.height) throw new Error(`${info.path}: decoded size mismatch`);
   return { info, jpeg, frame, rgb, laterality: lateralityFromDisc(info.opticDisc.x, rgb.width) };
@@ -476,38 +266,19 @@ async function loadSource(dataDir: string, key: string): Promise<LoadedSource> {
 // Datasets
 // ---------------------------------------------------------------------------------------------------------------
 
-function patientAndStudy(st: Study): Dataset {
-  return [
-    s(t(0x0008, 0x0020), 'DA', STUDY_DATE),
-    s(t(0x0008, 0x0030), 'TM', st.time),
-    s(t(0x0008, 0x0050), 'SH', st.accession),
-    s(t(0x0008, 0x0090), 'PN', 'OPHGATE^REFERRER'),
-    s(t(0x0008, 0x1030), 'LO', st.description),
-    s(t(0x0010, 0x0010), 'PN', st.patient.name),
-    s(t(0x0010, 0x0020), 'LO', st.patient.id),
-    s(t(0x0010, 0x0030), 'DA', st.patient.birthDate),
-    s(t(0x0010, 0x0040), 'CS', st.patient.sex),
-    s(t(0x0020, 0x000d), 'UI', fixtureUid(st.key)),
-    s(t(0x0020, 0x0010), 'SH', st.studyId),
-  ];
-}
-
-interface PixelModule {
-  photometric: string;
-  planarConfiguration: number;
-  transferSyntax: string;
-  pixelData: Element;
+/** The fixture study as the OP wrapper takes it. */
+function studyOf(st: Study): PhotoStudy {
+  return {
+    uid: fixtureUid(st.key), date: STUDY_DATE, time: st.time, accession: st.accession, studyId: st.studyId,
+    description: st.description, referrer: 'OPHGATE^REFERRER', patient: st.patient,
+  };
 }
 
 function pixelModule(src: LoadedSource, encoding: Encoding): PixelModule & { pixelSha256: string | null; rgbMaxAbsError: number | null } {
   const pixelTag = t(0x7fe0, 0x0010);
   switch (encoding) {
     case 'jpeg-baseline':
-      return {
-        photometric: 'YBR_FULL_422', planarConfiguration: 0, transferSyntax: TS_JPEG_BASELINE,
-        pixelData: { tag: pixelTag, vr: 'OB', value: [src.jpeg], encapsulated: true },
-        pixelSha256: null, rgbMaxAbsError: null,
-      };
+      return { ...jpegBaselinePixels(src.jpeg), pixelSha256: null, rgbMaxAbsError: null };
     case 'rgb-planar0':
       return {
         photometric: 'RGB', planarConfiguration: 0, transferSyntax: TS_EXPLICIT_LE,
@@ -539,91 +310,21 @@ function pixelModule(src: LoadedSource, encoding: Encoding): PixelModule & { pix
   }
 }
 
-/**
- * The dataset of one fundus photograph. OP (Ophthalmic Photography 8 Bit Image) for every encoding that IOD allows;
- * the OP IOD only allows Planar Configuration 0 and, uncompressed, only RGB or MONOCHROME2 (PS3.3 A.41, C.8.17.2),
- * so the planar RGB and the YBR_FULL photographs are Secondary Capture instances with Modality OP, as older fundus
- * cameras and capture stations send them.
- */
+/** The dataset of one fixture photograph (see src/dicom/op-wrapper.ts photoDataset for when it is Secondary Capture). */
 function photoDataset(spec: OpSpec, src: LoadedSource, px: PixelModule): Dataset {
-  const sc = usesSecondaryCapture(spec.encoding);
-  const sopInstanceUid = fixtureUid(`${spec.series.key}/instance-${spec.instanceNumber}`);
   const minute = String(Number(spec.study.time.slice(2, 4)) + 1).padStart(2, '0');
-  const contentTime = `${spec.study.time.slice(0, 2)}${minute}${String(spec.instanceNumber * 7).padStart(2, '0')}`;
-  const jpegRatio = (src.rgb.data.length / src.jpeg.length).toFixed(2);
-  const common: Dataset = [
-    ...patientAndStudy(spec.study),
-    // SOP Common
-    s(t(0x0008, 0x0016), 'UI', sc ? SOP_SECONDARY_CAPTURE : SOP_OP_8BIT),
-    s(t(0x0008, 0x0018), 'UI', sopInstanceUid),
-    s(t(0x0008, 0x0012), 'DA', STUDY_DATE),
-    s(t(0x0008, 0x0013), 'TM', contentTime),
-    // General Series (+ Ophthalmic Photography Series: Modality OP)
-    s(t(0x0008, 0x0060), 'CS', 'OP'),
-    s(t(0x0008, 0x103e), 'LO', spec.series.description),
-    s(t(0x0018, 0x0015), 'CS', 'EYE'),
-    s(t(0x0020, 0x000e), 'UI', fixtureUid(spec.series.key)),
-    s(t(0x0020, 0x0011), 'IS', String(spec.series.number)),
-    // General Equipment
-    s(t(0x0008, 0x0070), 'LO', 'OphGate test fixtures'),
-    s(t(0x0008, 0x1090), 'LO', 'make-fixtures'),
-    // General Image (+ Ophthalmic Photography Image)
-    s(t(0x0008, 0x0008), 'CS', ['ORIGINAL', 'PRIMARY']),
-    s(t(0x0008, 0x0023), 'DA', STUDY_DATE),
-    s(t(0x0008, 0x0033), 'TM', contentTime),
-    s(t(0x0008, 0x002a), 'DT', `${STUDY_DATE}${contentTime}`),
-    s(t(0x0020, 0x0013), 'IS', String(spec.instanceNumber)),
-    s(t(0x0020, 0x0020), 'CS'),
-    s(t(0x0020, 0x4000), 'LT', `Fundus photograph from ${IDRID_ATTRIBUTION}`),
-    s(t(0x0028, 0x0301), 'CS', 'NO'),
-    s(t(0x0028, 0x2110), 'CS', '01'),
-    s(t(0x0028, 0x2112), 'DS', jpegRatio),
-    s(t(0x0028, 0x2114), 'CS', 'ISO_10918_1'),
-    // Image Pixel
-    us(t(0x0028, 0x0002), 3),
-    s(t(0x0028, 0x0004), 'CS', px.photometric),
-    us(t(0x0028, 0x0006), px.planarConfiguration),
-    us(t(0x0028, 0x0010), src.rgb.height),
-    us(t(0x0028, 0x0011), src.rgb.width),
-    us(t(0x0028, 0x0100), 8),
-    us(t(0x0028, 0x0101), 8),
-    us(t(0x0028, 0x0102), 7),
-    us(t(0x0028, 0x0103), 0),
-    px.pixelData,
-    // Ocular Region Imaged (for Secondary Capture: the same attributes, so routing by anatomy works)
-    s(t(0x0020, 0x0062), 'CS', src.laterality),
-    sq(t(0x0008, 0x2218), [code('5665001', 'SCT', 'Retina')]),
-  ];
-  if (sc) {
-    return [...common, s(t(0x0008, 0x0064), 'CS', 'WSD')]; // SC Equipment: Conversion Type "workstation"
-  }
-  return [
-    ...common,
-    // Synchronization (no trigger; acquisition time not synchronised to an external clock)
-    s(t(0x0020, 0x0200), 'UI', UTC_SYNC_FRAME_OF_REFERENCE),
-    s(t(0x0018, 0x106a), 'CS', 'NO TRIGGER'),
-    s(t(0x0018, 0x1800), 'CS', 'N'),
-    // Multi-frame: a single frame still needs a Frame Increment Pointer; Frame Time 0 (PS3.3 C.7.6.6.1.2)
-    s(t(0x0028, 0x0008), 'IS', '1'),
-    { tag: t(0x0028, 0x0009), vr: 'AT', value: [t(0x0018, 0x1063)] },
-    s(t(0x0018, 0x1063), 'DS', '0'),
-    // Acquisition Context
-    sq(t(0x0040, 0x0555), []),
-    // Ophthalmic Photography Acquisition Parameters (unknown for IDRiD: type 2, left empty)
-    s(t(0x0022, 0x0005), 'CS'),
-    { tag: t(0x0022, 0x000a), vr: 'FL', value: [] },
-    { tag: t(0x0022, 0x000b), vr: 'FL', value: [] },
-    { tag: t(0x0022, 0x000c), vr: 'FL', value: [] },
-    s(t(0x0022, 0x000d), 'CS'),
-    sq(t(0x0022, 0x001b), []),
-    // Ophthalmic Photographic Parameters
-    sq(t(0x0022, 0x0015), [code('409898007', 'SCT', 'Fundus Camera')]),
-    sq(t(0x0022, 0x0016), []),
-    sq(t(0x0022, 0x0017), []),
-    sq(t(0x0022, 0x0018), []),
-    sq(t(0x0022, 0x0019), []),
-    s(t(0x0018, 0x7004), 'CS'),
-  ];
+  return opPhotoDataset({
+    study: studyOf(spec.study),
+    series: { uid: fixtureUid(spec.series.key), number: spec.series.number, description: spec.series.description },
+    sopInstanceUid: fixtureUid(`${spec.series.key}/instance-${spec.instanceNumber}`),
+    instanceNumber: spec.instanceNumber,
+    contentTime: `${spec.study.time.slice(0, 2)}${minute}${String(spec.instanceNumber * 7).padStart(2, '0')}`,
+    equipment: { manufacturer: 'OphGate test fixtures', modelName: 'make-fixtures' },
+    comments: `Fundus photograph from ${IDRID_ATTRIBUTION}`,
+    rows: src.rgb.height, columns: src.rgb.width, laterality: src.laterality, pixels: px,
+    jpegRatio: (src.rgb.data.length / src.jpeg.length).toFixed(2),
+    secondaryCapture: usesSecondaryCapture(spec.encoding),
+  });
 }
 
 function usesSecondaryCapture(encoding: Encoding): boolean {
@@ -656,7 +357,7 @@ function syntheticChest(width: number, height: number): Buffer {
 function chestDataset(st: Study, size: number, sopKey: string): Dataset {
   const pixels = syntheticChest(size, size);
   return [
-    ...patientAndStudy(st),
+    ...patientAndStudy(studyOf(st)),
     s(t(0x0008, 0x0016), 'UI', SOP_SECONDARY_CAPTURE),
     s(t(0x0008, 0x0018), 'UI', fixtureUid(sopKey)),
     s(t(0x0008, 0x0008), 'CS', ['DERIVED', 'SECONDARY']),
@@ -803,7 +504,7 @@ async function main(): Promise<void> {
     const src = await source(spec.source);
     const px = pixelModule(src, spec.encoding);
     const ds = photoDataset(spec, src, px);
-    write(spec.file, part10(ds, px.transferSyntax), {
+    write(spec.file, part10(ds, px.transferSyntax, IMPLEMENTATION), {
       valid: true, ophthalmic: true,
       description: `${usesSecondaryCapture(spec.encoding) ? 'Secondary Capture (Modality OP)' : 'Ophthalmic Photography 8 Bit'}, ${spec.encoding}, ${src.laterality === 'R' ? 'right' : 'left'} eye, from IDRiD ${src.info.path}`,
       ...headerOf(ds),
@@ -818,7 +519,7 @@ async function main(): Promise<void> {
   {
     const ds = chestDataset(STUDIES.chest, 256, `${STUDIES.chest.key}/series-1/instance-1`);
     const pixels = (ds.find((e) => e.tag === t(0x7fe0, 0x0010))!.value) as Uint8Array;
-    write('sc-chest-ot.dcm', part10(ds, TS_EXPLICIT_LE), {
+    write('sc-chest-ot.dcm', part10(ds, TS_EXPLICIT_LE, IMPLEMENTATION), {
       valid: true, ophthalmic: false,
       description: 'Secondary Capture, Modality OT, Body Part Examined CHEST, synthetic 256x256 MONOCHROME2 pixels',
       ...headerOf(ds),
@@ -846,7 +547,7 @@ async function main(): Promise<void> {
   {
     // Truncated: a complete JPEG baseline OP file cut half-way through its only Pixel Data fragment.
     const { src, px, ds } = await malformedOp(STUDIES.truncated, 'seg:68');
-    const full = part10(ds, px.transferSyntax);
+    const full = part10(ds, px.transferSyntax, IMPLEMENTATION);
     const fragment = src.jpeg.length + (src.jpeg.length % 2);
     const cut = full.length - 8 /* sequence delimiter */ - Math.floor(fragment / 2);
     write('malformed/truncated-pixel-data.dcm', full.subarray(0, cut), {
@@ -874,7 +575,7 @@ async function main(): Promise<void> {
     // No SOP Instance UID: neither (0008,0018) in the dataset nor (0002,0003) in the File Meta.
     const { src, px, ds } = await malformedOp(STUDIES.noSop, 'seg:80');
     const without = ds.filter((e) => e.tag !== t(0x0008, 0x0018));
-    write('malformed/missing-sop-instance-uid.dcm', part10(without, px.transferSyntax), {
+    write('malformed/missing-sop-instance-uid.dcm', part10(without, px.transferSyntax, IMPLEMENTATION), {
       ...malformedCommon(without, src, px.transferSyntax), ophthalmic: true,
       description: `JPEG baseline OP file (IDRiD ${src.info.path}) without SOP Instance UID (0008,0018) and without Media Storage SOP Instance UID (0002,0003)`,
       expectedRejection: 'missing-attribute: SOP Instance UID (0008,0018) is absent',
@@ -888,7 +589,7 @@ async function main(): Promise<void> {
     const after = ds.filter((e) => e.tag >= t(0x0009, 0x0000));
     const creator = encodeElement(s(t(0x0009, 0x0010), 'LO', 'OPHGATE FIXTURE'), false);
     const bogus = Buffer.concat([u16(0x0009), u16(0x1001), Buffer.from('OB', 'latin1'), u16(0), u32(0x80000000)]);
-    const meta = fileMeta(SOP_OP_8BIT, getString(ds, t(0x0008, 0x0018)), px.transferSyntax);
+    const meta = fileMeta(SOP_OP_8BIT, getString(ds, t(0x0008, 0x0018)), px.transferSyntax, IMPLEMENTATION);
     const bytes = Buffer.concat([meta, encodeDataset(before), creator, bogus, Buffer.from('OPHGATE'.repeat(2)), encodeDataset(after)]);
     write('malformed/element-length-2gb.dcm', bytes, {
       ...malformedCommon(ds, src, px.transferSyntax), ophthalmic: true,
@@ -915,7 +616,7 @@ async function main(): Promise<void> {
     idridRoot: '../shared/data/idrid',
     attribution: IDRID_ATTRIBUTION,
     uidScheme: `2.25.<decimal RFC 4122 v5 UUID of a fixed name in namespace ${UID_NAMESPACE}>`,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationClassUid: IMPLEMENTATION.classUid,
     files: entries,
   };
   writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -4,9 +4,11 @@
 // vertical CDR), the source-resolution probability map against data.py model_to_source, the records against
 // data.py classifier_records / segmenter_records and build_cache's --limit rule, and the reference masks against
 // load_source_mask (that one needs ../shared/data and is skipped without it). The comparison with a model card and
-// the script's exit codes are checked on small made-up inputs.
+// the script's exit codes are checked on small made-up inputs. The eval's DICOM check (dicom-check.ts) wraps IDRiD
+// test images as OP and runs the shipped models and the results stage's SEG / SR code on them (needs ../shared/data
+// and dicom3tools; skipped without).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +22,10 @@ import {
 } from '../../src/inference/evaluation/records.js';
 import { compareMetrics } from '../../src/inference/evaluation/compare.js';
 import { probabilityToSource, type Geometry } from '../../src/inference/preprocess.js';
-import { SHARED_DIR } from '../helpers/paths.js';
+import { DicomResultsCheck, missingDicomTools } from '../../src/inference/evaluation/dicom-check.js';
+import { ModelRegistry, type Inference } from '../../src/inference/model-registry.js';
+import { readInstanceHeader } from '../../src/dicom/part10-header.js';
+import { FIXTURES_DIR, SHARED_DIR } from '../helpers/paths.js';
 import { lcg } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -314,6 +319,89 @@ describe('npm run eval exit codes', { timeout: 300_000 }, () => {
       expect(noModel.stderr).toMatch(/fundus-classifier does not exist/);
     } finally {
       rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 1 with a message when dciodvfy / dcentvfy are absent, unless --no-dicom', () => {
+    // node by its path and tsx by its script, so that PATH can be a folder without dicom3tools.
+    const cli = path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'ophgate-eval-path-'));
+    try {
+      const env = { ...process.env, PATH: empty };
+      const noTools = spawnSync(process.execPath, [cli, script, '--data', empty, '--models-dir', empty], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000, env });
+      expect(noTools.status).toBe(1);
+      expect(noTools.stderr).toMatch(/dciodvfy and dcentvfy are absent.*--no-dicom/s);
+      const skipped = spawnSync(process.execPath, [cli, script, '--data', empty, '--models-dir', empty, '--no-dicom'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 120_000, env });
+      expect(skipped.status).toBe(1);
+      expect(skipped.stderr).not.toMatch(/absent/);
+      expect(skipped.stderr).toMatch(/fundus-classifier does not exist/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the DICOM check of npm run eval', { timeout: 300_000 }, () => {
+  const missing = missingDicomTools();
+  if (missing.length) console.warn(`[test] ${missing.join(', ')} absent: the eval's DICOM check is not tested`);
+  const noModels = { models: [] } as unknown as Inference;
+
+  it.skipIf(missing.length > 0)(`counts Error lines, fails, and keeps the files for a look${missing.length ? ' (skipped: no dicom3tools)' : ''}`, () => {
+    const check = DicomResultsCheck.create(os.tmpdir(), noModels);
+    try {
+      // A file without SOP Instance UID, checked as if OphGate had written it, with a valid source beside it.
+      check.checkFile(path.join(FIXTURES_DIR, 'malformed', 'missing-sop-instance-uid.dcm'), 'SEG', [path.join(FIXTURES_DIR, 'op-jpeg-baseline-idrid57-R.dcm')]);
+      const s = check.finish();
+      expect(s.ok).toBe(false);
+      expect(s.errors).toBeGreaterThanOrEqual(1);
+      expect(Object.keys(s.errorsByKind).some((k) => k.startsWith('SEG dciodvfy:') && k.includes('Element=<SOPInstanceUID>'))).toBe(true);
+      expect(s.checked).toEqual({ dciodvfy: 1, dcentvfy: 1 });
+      expect(s.dir).toBe(check.dir);
+      expect(existsSync(check.dir)).toBe(true);
+    } finally {
+      rmSync(check.dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(missing.length > 0 || !haveData)(`wraps IDRiD test images as OP; their SEG and SR pass dciodvfy and dcentvfy${missing.length || !haveData ? ' (skipped: needs dicom3tools and ../shared/data)' : ''}`, async () => {
+    const registry = await ModelRegistry.open({ modelsDir: path.join(PROJECT_ROOT, 'models'), executionProvider: 'cpu', intraOpThreads: 1, batchSize: 1 });
+    const check = DicomResultsCheck.create(DATA, registry);
+    try {
+      // One segmentation test image (IDRiD_55, a left eye: fixtures/op-jpeg-baseline-idrid55-L.dcm) and one grading one.
+      const seg = splitRecords(segmenterRecords(undefined, DATA), 'test').find((r) => r.source === 'idrid')!;
+      const grading = splitRecords(classifierRecords(), 'test').find((r) => r.source === 'idrid')!;
+      expect(path.basename(seg.image)).toBe('IDRiD_55.jpg');
+      await check.checkImage(seg);
+      await check.checkImage(grading);
+
+      const folders = readdirSync(check.dir).sort();
+      expect(folders).toHaveLength(2);
+      const op = path.join(check.dir, folders[0]!, 'op.dcm');
+      const attrs = (await readInstanceHeader(op, statSync(op).size)).attributes;
+      expect(attrs['00100010']!.Value).toEqual([{ Alphabetic: 'OPHGATE^EVAL' }]);
+      expect(attrs['00200062']!.Value).toEqual(['L']);
+      // Every loaded model's findings are in the SR, as the gateway's findings stage runs every model.
+      for (const f of folders) {
+        const sr = readFileSync(path.join(check.dir, f, 'sr.dcm')).toString('latin1');
+        for (const m of registry.models) expect(sr, `${f}/sr.dcm names ${m.name}`).toContain(m.name);
+      }
+
+      const s = check.finish();
+      expect({ errors: s.errors, sourceErrors: s.sourceErrors, buildFailures: s.buildFailures, notReported: s.notReported, examples: s.examples.filter((e) => e.lines.some((l) => l.startsWith('Error'))) })
+        .toEqual({ errors: 0, sourceErrors: 0, buildFailures: [], notReported: {}, examples: [] });
+      expect(s.ok).toBe(true);
+      expect(s.written.OP).toBe(2);
+      expect(s.written.SR).toBe(2);
+      expect(s.written.SEG).toBeGreaterThanOrEqual(1);
+      expect(s.checked).toEqual({ dciodvfy: s.written.OP + s.written.SEG + s.written.SR, dcentvfy: s.written.SEG + s.written.SR });
+      // dciodvfy read OphGate's coded content: it warns about OphGate's private scheme, the one allowed warning.
+      expect(s.allowedWarnings).toBeGreaterThan(0);
+      expect(Object.values(s.warningsByKind).reduce((a, b) => a + b, 0)).toBe(s.warnings);
+      expect(s.dir).toBeNull();
+      expect(existsSync(check.dir)).toBe(false);
+    } finally {
+      rmSync(check.dir, { recursive: true, force: true });
+      await registry.close();
     }
   });
 });

@@ -4,7 +4,7 @@
 // export_onnx.py copied them into the manifest). The result has the shape of metrics.json's "thresholds", "data"
 // and "test" blocks, with plain numbers where metrics.json has {value, ci95} (no bootstrap here).
 import path from 'node:path';
-import type { ModelRegistry } from '../model-registry.js';
+import type { ImageInference, ModelRegistry } from '../model-registry.js';
 import type { Manifest } from '../manifest.js';
 import { ODIR_LABELS, type ClsRecord } from './records.js';
 import { averagePrecision, confusion, mean, quadraticKappa, rocAuc, sensSpec } from './metrics.js';
@@ -38,10 +38,14 @@ export function classifierThresholds(m: Manifest): ClassifierThresholds {
   };
 }
 
-/** Runs the registry's classifier over the records' images (paths under dataDir), chunk by chunk. */
+/**
+ * Runs the registry's classifier over the records' images (paths under dataDir), chunk by chunk; `onResult` gets
+ * each record's answer from the registry (the eval's DICOM check makes an SR of it).
+ */
 export async function scoreClassifier(
   registry: ModelRegistry, model: string, records: ClsRecord[], dataDir: string,
   onProgress?: (done: number, total: number) => void,
+  onResult?: (record: ClsRecord, result: ImageInference) => Promise<void>,
 ): Promise<{ scores: ClassifierScores; runSeconds: number }> {
   const scores: ClassifierScores = { multilabel: [], drGrade: [], dmeRisk: [], quality: [] };
   const chunk = 32;
@@ -51,7 +55,8 @@ export async function scoreClassifier(
     const t0 = performance.now();
     const results = await registry.run(model, files);
     runSeconds += (performance.now() - t0) / 1000;
-    for (const r of results) {
+    for (const [k, r] of results.entries()) {
+      await onResult?.(records[i + k]!, r);
       const probs = (name: string) => {
         const o = r.outputs[name];
         if (!o || o.kind === 'masks') throw new Error(`${model}: no scores output "${name}"`);

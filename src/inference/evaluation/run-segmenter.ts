@@ -6,7 +6,7 @@
 // pixel AUPR (all images, and only images with the lesion), pooled Dice and IoU, mean per-image Dice, disc and cup
 // Dice, vertical cup-to-disc ratio against the Drishti-GS1 experts' mean (MAE, Pearson r, glaucoma AUC).
 import path from 'node:path';
-import type { ModelRegistry } from '../model-registry.js';
+import type { ImageInference, ModelRegistry } from '../model-registry.js';
 import type { Manifest } from '../manifest.js';
 import { probabilityToSource, type Geometry } from '../preprocess.js';
 import { SEG_CHANNELS, loadSourceMask, type SegChannel, type SegRecord } from './records.js';
@@ -37,13 +37,18 @@ export function segmenterThresholds(m: Manifest): Record<SegChannel, number> {
   return thr as Record<SegChannel, number>;
 }
 
-/** Runs one test image through the registry and scores every annotated channel at the source resolution. */
+/**
+ * Runs one test image through the registry and scores every annotated channel at the source resolution;
+ * `onResult` gets the registry's answer too (the eval's DICOM check makes a SEG of it).
+ */
 export async function scoreSegmenterImage(
   registry: ModelRegistry, model: string, rec: SegRecord, dataDir: string, thr: Record<SegChannel, number>,
+  onResult?: (result: ImageInference) => Promise<void>,
 ): Promise<SegImageResult> {
   const t0 = performance.now();
   const [result] = await registry.run(model, [path.join(dataDir, rec.image)]);
   const runSeconds = (performance.now() - t0) / 1000;
+  await onResult?.(result!);
   const out = Object.values(result!.outputs).find((o) => o.kind === 'masks');
   if (!out || out.kind !== 'masks') throw new Error(`${model}: no masks output`);
   const plane = out.modelWidth * out.modelHeight;
