@@ -106,7 +106,7 @@ export async function idridLaterality(dataDir: string, rec: SegRecord | ClsRecor
       if (row) return lateralityFromDisc(Number(row.x) / 4, width);
     }
   } catch {
-    // too central to decide: unknown
+    // a disc too central to decide, or no disc in the mask: unknown (the OP says U)
   }
   return null;
 }
@@ -136,8 +136,9 @@ export class DicomResultsCheck {
   }
 
   /**
-   * Checks one IDRiD test image (the record's image, relative to the data folder). `have` holds results the eval already has for this
-   * image; every other loaded model is run here, so the image gets every model's findings, in the registry's order.
+   * Checks one IDRiD test image (the record's image, relative to the data folder). `have` holds results the eval
+   * already has for this image; every other loaded model is run here, so the image gets every model's findings, in
+   * the registry's order.
    */
   async checkImage(rec: SegRecord | ClsRecord, have: Record<string, ImageInference> = {}): Promise<void> {
     const t0 = performance.now();
