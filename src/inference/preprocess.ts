@@ -1,10 +1,12 @@
 // Image in, model input out, and the way back. Applies the manifest's preprocessing (decode, fundus border crop,
-// pad to a square, resize, scale, normalise into NCHW float32) with sharp, and records where the model input sits
-// in the source image (Geometry) so that a segmentation output can be put back at the source image's resolution
-// and position (maskToSource). The steps are the ones models/train/data.py uses to make the training inputs; any
-// difference here would be a silent train/serve skew, so the crop rule is the manifest's, not a different one.
+// pad to a square, resize, scale, normalise into NCHW float32) with sharp, except the lanczos3 resize, which is
+// PIL's (pil-resample.ts), and records where the model input sits in the source image (Geometry) so that a
+// segmentation output can be put back at the source image's resolution and position (maskToSource). The steps are
+// the ones models/train/data.py uses to make the training inputs; any difference here would be a silent
+// train/serve skew, so the crop rule is the manifest's, not a different one, and the resize is PIL's to the byte.
 import sharp from 'sharp';
 import type { Manifest } from './manifest.js';
+import { pilResize } from './pil-resample.js';
 
 /** 8-bit RGB, 3 interleaved channels, rows top to bottom (what the decode stage's PNGs hold). */
 export interface RgbImage { data: Uint8Array; width: number; height: number }
@@ -141,10 +143,7 @@ export async function toModelInput(src: ImageSource, spec: PreprocessSpec, targe
   const g = geometryOf(img.width, img.height, box, spec.pad !== null);
   const region = cutRegion(img, g, spec.pad ?? [0, 0, 0]);
   const { width, height } = spec;
-  const pixels = region.width === width && region.height === height
-    ? region.data // already the model's size: resampling would be the identity
-    : await sharp(region.data, { raw: { width: region.width, height: region.height, channels: 3 } })
-      .resize(width, height, { kernel: spec.kernel, fit: 'fill' }).raw().toBuffer();
+  const pixels = await resizeRgb(region, width, height, spec.kernel);
   const plane = width * height;
   const base = slot * 3 * plane;
   if (target.length < base + 3 * plane) throw new Error(`input tensor too small for image slot ${slot}`);
@@ -156,6 +155,18 @@ export async function toModelInput(src: ImageSource, spec: PreprocessSpec, targe
     for (let p = 0; p < plane; p++) target[out + p] = (pixels[p * 3 + from]! * spec.scale - mean) / std;
   }
   return g;
+}
+
+/**
+ * The region resized to the model's input size. lanczos3 is PIL's LANCZOS reproduced byte for byte (pil-resample.ts):
+ * what models/train/data.py trained on (sharp's lanczos3 differs by a level here and there, enough to move images
+ * across a decision threshold). The other kernels are sharp's.
+ */
+async function resizeRgb(region: RgbImage, width: number, height: number, kernel: PreprocessSpec['kernel']): Promise<Uint8Array> {
+  if (region.width === width && region.height === height) return region.data; // resampling would be the identity
+  if (kernel === 'lanczos3') return pilResize(region, width, height, 'lanczos').data;
+  return sharp(region.data, { raw: { width: region.width, height: region.height, channels: 3 } })
+    .resize(width, height, { kernel, fit: 'fill' }).raw().toBuffer();
 }
 
 /** The geometry's region as an RGB image: the box's pixels, the rest (padding) filled. */
