@@ -24,10 +24,11 @@ export function jobView(job: JobRow) {
   };
 }
 
-function studyView(s: StudyRow, instanceCount: number) {
+/** `instances` counts what was received; `derivedInstances` what OphGate wrote into the study (SEG, SR). */
+function studyView(s: StudyRow, received: number, derived: number) {
   return {
     studyInstanceUid: s.study_uid, state: s.state, version: s.version, routing: s.routing, routingRule: s.routing_rule,
-    routingReason: s.routing_reason, instances: instanceCount, studyDate: s.study_date,
+    routingReason: s.routing_reason, instances: received, derivedInstances: derived, studyDate: s.study_date,
     firstReceivedAt: new Date(s.first_received_at).toISOString(), lastReceivedAt: new Date(s.last_received_at).toISOString(),
     settledAt: s.settled_at ? new Date(s.settled_at).toISOString() : null,
   };
@@ -64,13 +65,13 @@ export function apiRouter(ctx: GatewayContext): Router {
   r.get('/studies', (req, res) => {
     const q = listQuery.pick({ limit: true, offset: true }).safeParse(req.query);
     if (!q.success) return void res.status(400).json({ error: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    res.json(ctx.store.listStudies(q.data.limit, q.data.offset).map((s) => studyView(s, ctx.store.instancesOfStudy(s.study_uid).length)));
+    res.json(ctx.store.listStudies(q.data.limit, q.data.offset).map((s) => studyView(s, ctx.store.instancesOfStudy(s.study_uid, 'received').length, ctx.store.instancesOfStudy(s.study_uid, 'derived').length)));
   });
 
   r.get('/studies/:study', (req, res) => {
     const s = ctx.store.getStudy(req.params.study);
     if (!s) return void res.status(404).json({ error: `no study ${req.params.study}` });
-    res.json({ ...studyView(s, ctx.store.instancesOfStudy(s.study_uid).length), jobs: ctx.store.listJobs({ studyUid: s.study_uid }).map(jobView) });
+    res.json({ ...studyView(s, ctx.store.instancesOfStudy(s.study_uid, 'received').length, ctx.store.instancesOfStudy(s.study_uid, 'derived').length), jobs: ctx.store.listJobs({ studyUid: s.study_uid }).map(jobView) });
   });
 
   // Findings of the study's latest analysed version (or ?version=N): per image frame, each model's result.
