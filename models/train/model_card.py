@@ -882,7 +882,7 @@ def agreement_section(model: str, folder: Path) -> str:
     bad = a.get("outside_tolerance") or []
     spi = (a.get("seconds_per_image") or {}).get("total")
     L += [f"`npm run eval` recomputed the {a.get('values_compared')} test-split values above from `model.onnx` "
-          f"through the TypeScript path (sharp preprocessing, onnxruntime-node, the manifest's thresholds) on "
+          f"through the TypeScript path (sharp decoding and cropping, a PIL-exact Lanczos resize, onnxruntime-node, the manifest's thresholds) on "
           f"{a.get('test_images')} images" + (f" ({spi * 1000:.0f} ms per image)" if num(spi) is not None else "")
           + f": {len(bad)} differ by more than {a.get('tolerance')}" + (":" if bad else "."), ""]
     if bad:
