@@ -235,15 +235,6 @@ function copiedOrEmpty(source: DicomJson, tag: string, vr: string): DicomJsonEle
   return { vr: el?.vr ?? vr, Value: el?.Value ? structuredClone(el.Value) : [] };
 }
 
-function hasNonAscii(value: unknown): boolean {
-  if (typeof value === 'string') return /[^\u0000-\u007f]/.test(value);
-  if (Array.isArray(value)) return value.some(hasNonAscii);
-  if (value && typeof value === 'object' && !(value instanceof ArrayBuffer) && !ArrayBuffer.isView(value)) {
-    return Object.values(value).some(hasNonAscii);
-  }
-  return false;
-}
-
 /** Whether any segment's mask shares a pixel with another's (Segments Overlap, C.8.20.2). */
 function segmentsOverlap(masks: readonly Uint8Array[]): boolean {
   if (masks.length < 2) return false;
@@ -423,9 +414,6 @@ export function buildSegmentation(input: SegmentationInput): Buffer {
   // Position Reference Indicator (type 2 in the Frame of Reference module).
   if (ds.FrameOfReferenceUID) extra[TAG.PositionReferenceIndicator] = copiedOrEmpty(input.source, TAG.PositionReferenceIndicator, 'LO');
 
-  // dcmjs writes every string as UTF-8; the declared character set must say so as soon as one value is not ASCII.
-  // Otherwise the source's Specific Character Set (copied above) stays, or none.
-  if (hasNonAscii(ds) || hasNonAscii(extra)) extra[TAG.SpecificCharacterSet] = { vr: 'CS', Value: ['ISO_IR 192'] };
-
+  // Specific Character Set: the source's (copied above), or ISO_IR 192 when a value is not ASCII (writePart10).
   return writePart10(ds, extra);
 }

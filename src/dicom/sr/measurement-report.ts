@@ -209,13 +209,6 @@ function libraryEntries(input: MeasurementReportInput, contexts: ImageContext[])
   return entries;
 }
 
-function hasNonAscii(value: unknown): boolean {
-  if (typeof value === 'string') return /[^\x20-\x7e\r\n\t\f]/.test(value);
-  if (Array.isArray(value)) return value.some(hasNonAscii);
-  if (value && typeof value === 'object' && !(value instanceof ArrayBuffer) && !ArrayBuffer.isView(value)) return Object.values(value).some(hasNonAscii);
-  return false;
-}
-
 /** The content tree (root CONTAINER) of the report; exported for tests and for readers of this module. */
 export function measurementReportContent(input: MeasurementReportInput): ContainerItem {
   const studyUid = firstString(input.source ?? {}, '0020000D') ?? fail('the source attributes have no Study Instance UID (0020,000D)');
@@ -321,9 +314,7 @@ export function buildMeasurementReport(input: MeasurementReportInput): Buffer {
   const schemes = codingSchemeIdentification(codesIn([root]));
   if (schemes.length > 0) dataset.CodingSchemeIdentificationSequence = schemes;
 
-  const inherited = inheritedFromSource(input.source);
-  // dcmjs writes every string as UTF-8, so a non-ASCII value needs ISO_IR 192 whatever the source declared.
-  if (hasNonAscii(dataset) || hasNonAscii(inherited)) inherited['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] };
-  return writePart10(dataset, inherited);
+  // Specific Character Set: the source's, or ISO_IR 192 when a value is not ASCII (writePart10).
+  return writePart10(dataset, inheritedFromSource(input.source));
 }
 
