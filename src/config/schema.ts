@@ -6,6 +6,29 @@ const port = z.number().int().min(0).max(65535);
 const aeTitle = z.string().min(1).max(16).regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII without backslash');
 const uidRoot = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/, 'a UID root of digits and dots').max(40);
 
+/** Scopes an API key may hold (auth.apiKeys). */
+export const apiScopes = ['report:sign'] as const;
+export type ApiScope = (typeof apiScopes)[number];
+
+/** How OphGate authenticates to a FHIR server: none, a fixed bearer token, or SMART Backend Services. */
+const fhirAuth = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
+  z.object({
+    /** SMART Backend Services: client_credentials grant with a private_key_jwt client assertion (RFC 7523). */
+    type: z.literal('smart-backend'),
+    tokenUrl: z.string().url(),
+    clientId: z.string().min(1),
+    /** PEM file of the private key (RSA for RS384, EC P-384 for ES384). */
+    privateKeyFile: z.string().min(1),
+    /** The key's "kid" as registered with the authorization server. */
+    keyId: z.string().min(1),
+    algorithm: z.enum(['RS384', 'ES384']).default('RS384'),
+    scope: z.string().min(1).default('system/*.write'),
+  }).strict(),
+]);
+export type FhirAuthConfig = z.infer<typeof fhirAuth>;
+
 export const configSchema = z.object({
   /** Where the SQLite index and the content-addressed DICOM files live. */
   dataDir: z.string().min(1).default('./data'),
@@ -103,6 +126,55 @@ export const configSchema = z.object({
       }).strict(),
     ])).default({}),
   }).strict().prefault({}),
+  /** The FHIR R4 report (src/report/fhir/) and where it goes. */
+  fhir: z.object({
+    /** Patient.identifier system when a study has no usable IssuerOfPatientID. */
+    defaultPatientIdentifierSystem: z.string().min(1).default('urn:ophgate:patient-id'),
+    /** Prefix for IssuerOfPatientID values that are local names (neither URI nor OID). */
+    issuerNamespace: z.string().min(1).default('urn:ophgate:issuer:'),
+    /** Exact IssuerOfPatientID value -> identifier system URI; wins over every other rule. */
+    issuerSystems: z.record(z.string(), z.string().min(1)).default({}),
+    /** The EHR's FHIR server that receives each report as a transaction Bundle; absent: reports are only served under /fhir. */
+    destination: z.object({
+      /** The FHIR base URL (the transaction is POSTed to it). */
+      url: z.string().url(),
+      auth: fhirAuth.default({ type: 'none' }),
+      timeoutSeconds: z.number().positive().default(60),
+    }).strict().optional(),
+  }).strict().prefault({}),
+  /**
+   * Where OphGate may fetch from when a FHIR notification names a study (src/ingest/fhir-notification/). Nothing
+   * else is ever fetched: an ImagingStudy whose endpoint is not one of these is refused (422).
+   */
+  sources: z.object({
+    /** DICOMweb services, by name: a study is retrieved by WADO-RS from {url}/studies/{study}. */
+    dicomweb: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a source name of letters, digits, _ and -'), z.object({
+      url: z.string().url(),
+      bearerToken: z.string().optional(),
+      timeoutSeconds: z.number().positive().default(300),
+    }).strict()).default({}),
+    /** FHIR servers whose id-only notifications OphGate reads the ImagingStudy back from, by name. */
+    fhir: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a source name of letters, digits, _ and -'), z.object({
+      url: z.string().url(),
+      auth: fhirAuth.default({ type: 'none' }),
+      timeoutSeconds: z.number().positive().default(60),
+    }).strict()).default({}),
+  }).strict().prefault({}),
+  /** Who may call what. API keys are given by their SHA-256 (hex), never in clear; each has scopes. */
+  auth: z.object({
+    apiKeys: z.array(z.object({
+      /** Shown in logs and audit (never the key). */
+      name: z.string().min(1).max(64),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the key, 64 lowercase hex digits'),
+      scopes: z.array(z.enum(apiScopes)).min(1),
+      /** The clinician this key signs as (report:sign): written to DiagnosticReport.resultsInterpreter and the Provenance. */
+      practitioner: z.object({
+        name: z.string().min(1),
+        identifierSystem: z.string().min(1).default('urn:ophgate:practitioner'),
+        identifierValue: z.string().min(1),
+      }).strict().optional(),
+    }).strict()).default([]),
+  }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).strict().prefault({}),
@@ -110,6 +182,12 @@ export const configSchema = z.object({
   for (const [name, d] of Object.entries(c.export.destinations)) {
     if (d.type === 'dimse' && !c.peers[d.peer]) ctx.addIssue({ code: 'custom', path: ['export', 'destinations', name, 'peer'], message: `no peer named "${d.peer}" in peers` });
   }
+  const names = new Set<string>();
+  c.auth.apiKeys.forEach((k, i) => {
+    if (names.has(k.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'apiKeys', i, 'name'], message: `two API keys are named "${k.name}"` });
+    names.add(k.name);
+    if (k.scopes.includes('report:sign') && !k.practitioner) ctx.addIssue({ code: 'custom', path: ['auth', 'apiKeys', i, 'practitioner'], message: 'a key with report:sign needs the practitioner it signs as' });
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;
