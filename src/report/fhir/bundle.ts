@@ -8,8 +8,10 @@
 //   Observation       PUT Observation?identifier=urn:ophgate:fhir:observation|<study>/<SOP instance>/<frame>/<model>/<kind>/<output>
 //   DiagnosticReport  PUT DiagnosticReport?identifier=urn:ophgate:fhir:diagnostic-report|<StudyInstanceUID>
 //   Provenance        PUT Provenance/<id from the study UID> (R4 Provenance has no identifier to search on)
+//   Practitioner      PUT Practitioner?identifier=... (the signer; any other type with an identifier likewise)
+// requestFor holds that rule, for this bundle and for re-sending stored resources (local-resources.ts).
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleEntry, Identifier, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleEntryRequest, Identifier, Resource } from '@medplum/fhirtypes';
 import type { FindingResult } from '../../inference/finding-result.js';
 import { fhirDateTime, stableUuid, str, tokenParam, type FhirContext } from './common.js';
 import { buildDevice, type ModelInfo } from './device.js';
@@ -40,14 +42,31 @@ export function provenanceId(studyUid: string): string {
   return `ophgate-${createHash('sha256').update(`provenance/${studyUid}`).digest('hex').slice(0, 40)}`;
 }
 
-function conditionalPut(resource: Resource & { identifier?: Identifier[] }): BundleEntry {
-  const id = resource.identifier?.[0];
-  if (!id?.system || !id.value) throw new Error(`${resource.resourceType} has no identifier to update on`);
-  return {
-    fullUrl: fullUrlOf(resource.resourceType, id),
-    resource,
-    request: { method: 'PUT', url: `${resource.resourceType}?identifier=${tokenParam(id.system, id.value)}` },
-  };
+/**
+ * How a resource travels in a transaction: the one rule for buildReportBundle and for re-sending stored resources
+ * (local-resources.ts toTransactionBundle). Patient is created only if none has its identifier; Provenance is put
+ * by its client-assigned id; every other type (Practitioner included) is updated on its first identifier.
+ */
+export function requestFor(resource: Resource): BundleEntryRequest {
+  const type = resource.resourceType;
+  if (type === 'Provenance') {
+    if (!resource.id) throw new Error('Provenance has no id to put it by');
+    return { method: 'PUT', url: `Provenance/${resource.id}` };
+  }
+  const id = (resource as { identifier?: Identifier[] }).identifier?.[0];
+  if (!id?.system || !id.value) throw new Error(`${type} has no identifier to ${type === 'Patient' ? 'create it conditionally on' : 'update on'}`);
+  const search = `identifier=${tokenParam(id.system, id.value)}`;
+  return type === 'Patient' ? { method: 'POST', url: 'Patient', ifNoneExist: search } : { method: 'PUT', url: `${type}?${search}` };
+}
+
+/** Whether the entry of this request is addressed by its urn:uuid fullUrl (conditional) rather than by id. */
+export function isConditional(request: BundleEntryRequest): boolean {
+  return request.method === 'POST' || request.url.includes('?');
+}
+
+function conditionalEntry(resource: Resource & { identifier?: Identifier[] }): BundleEntry {
+  const request = requestFor(resource);
+  return { fullUrl: fullUrlOf(resource.resourceType, resource.identifier![0]!), resource, request };
 }
 
 export function buildReportBundle(input: ReportBundleInput, ctx: FhirContext): Bundle {
@@ -56,27 +75,22 @@ export function buildReportBundle(input: ReportBundleInput, ctx: FhirContext): B
   const effective = fhirDateTime(str(study, STUDY_TAG.studyDate), str(study, STUDY_TAG.studyTime), str(study, STUDY_TAG.tz));
 
   const patient = buildPatient(study, ctx);
-  const pid = patient.identifier![0]!;
-  const patientEntry: BundleEntry = {
-    fullUrl: fullUrlOf('Patient', pid),
-    resource: patient,
-    request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${tokenParam(pid.system!, pid.value!)}` },
-  };
-  const endpointEntry = conditionalPut(buildEndpoint(ctx));
+  const patientEntry = conditionalEntry(patient);
+  const endpointEntry = conditionalEntry(buildEndpoint(ctx));
 
   // One Device per model version seen in the findings, in a stable order.
   const models = new Map<string, ModelInfo>();
   for (const img of input.images) for (const f of img.findings) models.set(`${f.model.name}@${f.model.version}`, f.model);
-  const deviceEntries = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, model]) => ({ key, model, entry: conditionalPut(buildDevice(model)) }));
+  const deviceEntries = [...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, model]) => ({ key, model, entry: conditionalEntry(buildDevice(model)) }));
   const devices = Object.fromEntries(deviceEntries.map((d) => [d.key, d.entry.fullUrl!]));
 
-  const studyEntry = conditionalPut(buildImagingStudy(input.study, { patient: patientEntry.fullUrl!, endpoint: endpointEntry.fullUrl! }));
+  const studyEntry = conditionalEntry(buildImagingStudy(input.study, { patient: patientEntry.fullUrl!, endpoint: endpointEntry.fullUrl! }));
   const refs = { patient: patientEntry.fullUrl!, imagingStudy: studyEntry.fullUrl!, devices };
   const observationEntries = input.images.flatMap((img) =>
-    buildObservations(img, { studyUid, ...(effective ? { effective } : {}), issued: input.issued, refs }).map(conditionalPut));
+    buildObservations(img, { studyUid, ...(effective ? { effective } : {}), issued: input.issued, refs }).map(conditionalEntry));
 
   const findings: FindingResult[] = input.images.flatMap((img) => img.findings);
-  const reportEntry = conditionalPut(buildDiagnosticReport(
+  const reportEntry = conditionalEntry(buildDiagnosticReport(
     { studyUid, ...(effective ? { effective } : {}), issued: input.issued, narrative: input.narrative, ...(input.narrativeSource ? { narrativeSource: input.narrativeSource } : {}), findings },
     { patient: refs.patient, imagingStudy: refs.imagingStudy, observations: observationEntries.map((e) => e.fullUrl!) },
   ));
@@ -90,7 +104,7 @@ export function buildReportBundle(input: ReportBundleInput, ctx: FhirContext): B
       imagingStudy: studyEntry.fullUrl!,
       devices: deviceEntries.map((d) => ({ model: d.model, fullUrl: d.entry.fullUrl! })),
     }), id };
-    entry.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${id}` } });
+    entry.push({ resource: provenance, request: requestFor(provenance) });
   }
   return { resourceType: 'Bundle', type: 'transaction', entry };
 }
