@@ -5,6 +5,7 @@ import type { GatewayContext } from '../gateway-context.js';
 import { dicomwebRouter } from './dicomweb/routes.js';
 import { apiRouter } from './api/routes.js';
 import { healthRouter } from './health.js';
+import { fhirRouter } from './fhir/routes.js';
 
 export function createHttpApp(ctx: GatewayContext): express.Express {
   const app = express();
@@ -12,6 +13,7 @@ export function createHttpApp(ctx: GatewayContext): express.Express {
   app.set('etag', false);
   app.use(healthRouter(ctx));
   app.use('/dicomweb', dicomwebRouter(ctx));
+  app.use('/fhir', fhirRouter(ctx));
   app.use('/api', apiRouter(ctx));
   app.use((req, res) => {
     res.status(404).json({ error: `no such resource: ${req.method} ${req.path}` });

@@ -125,4 +125,37 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX deliveries_job ON deliveries (job_id, state);
   `,
+  // 5: the FHIR resources OphGate emits, as served read-only under /fhir (src/store/fhir-resources.ts): the current
+  // version of each, every version's JSON, every identifier (token search) and which studies each belongs to
+  // (Patient, Device and Endpoint are shared by studies).
+  `
+  CREATE TABLE fhir_resources (
+    resource_type TEXT NOT NULL, id TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    study_uid TEXT,                         -- the study whose save last wrote it
+    subject TEXT,                           -- "Patient/<id>" of subject/patient, for patient and subject search
+    status TEXT,
+    last_updated INTEGER NOT NULL,
+    json TEXT NOT NULL,                     -- the resource without meta.versionId and meta.lastUpdated
+    PRIMARY KEY (resource_type, id)
+  );
+  CREATE INDEX fhir_resources_subject ON fhir_resources (resource_type, subject);
+  CREATE INDEX fhir_resources_status ON fhir_resources (resource_type, status);
+  CREATE TABLE fhir_resource_history (
+    resource_type TEXT NOT NULL, id TEXT NOT NULL, version_id INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL, json TEXT NOT NULL,
+    PRIMARY KEY (resource_type, id, version_id)
+  );
+  CREATE TABLE fhir_identifiers (
+    resource_type TEXT NOT NULL, id TEXT NOT NULL,
+    system TEXT NOT NULL DEFAULT '', value TEXT NOT NULL,   -- '' = no system
+    PRIMARY KEY (resource_type, id, system, value)
+  );
+  CREATE INDEX fhir_identifiers_token ON fhir_identifiers (resource_type, value, system);
+  CREATE TABLE fhir_study_resources (
+    study_uid TEXT NOT NULL, resource_type TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (study_uid, resource_type, id)
+  );
+  CREATE INDEX fhir_study_resources_resource ON fhir_study_resources (resource_type, id);
+  `,
 ];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { MIGRATIONS } from './schema.js';
 import { BlobStore, type SpooledFile } from './blob-store.js';
+import { FhirResourceStore } from './fhir-resources.js';
 import {
   studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow, findingRow, resultRow, deliveryRow,
   type StudyRow, type SeriesRow, type InstanceRow, type JobRow, type JobState, type StageResultRow, type ConflictRow, type FindingRow, type NewFinding,
@@ -43,6 +44,8 @@ function parseRow<T extends z.ZodType>(schema: T, row: unknown): z.infer<T> {
 export class SqliteStore {
   readonly db: Database.Database;
   readonly blobs: BlobStore;
+  /** The FHIR resources OphGate emits, versioned, as /fhir serves them. */
+  readonly fhir: FhirResourceStore;
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -53,6 +56,7 @@ export class SqliteStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.fhir = new FhirResourceStore(this.db);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
