@@ -72,7 +72,8 @@ function lesionPhrase(e: EyeSummary): string {
 }
 
 function discSentence(e: EyeSummary): string | null {
-  if (e.cupToDisc !== null) return `Optic disc and cup segmented; vertical cup-to-disc ratio ${ratio(e.cupToDisc)}.`;
+  // A ratio of exactly 0 is the measurement's way of saying it found a disc but no cup inside it: no cup to report.
+  if (e.cupToDisc !== null && e.cupToDisc > 0) return `Optic disc and cup segmented; vertical cup-to-disc ratio ${ratio(e.cupToDisc)}.`;
   if (e.disc.disc) return `Optic disc segmented${e.disc.cup ? ' and optic cup seen' : ', optic cup not found'}; cup-to-disc ratio not measured.`;
   if (e.disc.cup) return 'Optic cup segmented without a disc; cup-to-disc ratio not measured.';
   return null;
@@ -154,6 +155,8 @@ function impression(s: StudySummary, c?: PriorComparison): string {
   const eyes = [s.eyes.R, s.eyes.L, ...(s.eyes.unknown ? [s.eyes.unknown] : [])];
   const out: string[] = [];
   if (s.referableDisease) out.push(`Referable diabetic eye disease (${s.urgency === 'urgent' ? 'urgent' : s.urgency === 'soon' ? 'to be seen soon' : 'routine'}).`);
+  // With no gradable photograph at all there is nothing to call free of disease: say only that nothing was assessed.
+  else if (s.reasons.length && !eyes.some((e) => e.status === 'gradable')) out.push('No photograph was gradable: the screening is incomplete and no eye has been assessed for diabetic eye disease.');
   else if (s.reasons.length) out.push('No referable diabetic eye disease on the gradable photographs, but the screening is incomplete.');
   else if (s.eyes.R.status === 'gradable' && s.eyes.L.status === 'gradable') out.push('No referable diabetic retinopathy or maculopathy in either eye.');
   else out.push('No referable diabetic eye disease on the photographs received, but the screening is incomplete.');
