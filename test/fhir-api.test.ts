@@ -1,9 +1,12 @@
 // The FHIR R4 read API (/fhir) of a real gateway over HTTP: resources of two report bundles saved through the store
 // as the report stage saves them (toLocalResources), then read, vread, history and search as an EHR would pull them.
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CapabilityStatement, DiagnosticReport, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { createLogger } from '../src/log/logger.js';
 import { buildReportBundle } from '../src/report/fhir/bundle.js';
 import { toLocalResources } from '../src/report/fhir/local-resources.js';
 import { OPHGATE_VERSION } from '../src/version.js';
@@ -36,8 +39,13 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 const outcomeText = (b: unknown) => (b as OperationOutcome).issue.map((i) => i.diagnostics).join(' ');
 
+// The gateway's log in a file of this test's own (tmp/test-logs is shared with other vitest runs, which clear it).
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'ophgate-fhir-api-log-'));
+const logFile = path.join(logDir, 'gateway.jsonl');
+const logStream = createWriteStream(logFile);
+
 beforeAll(async () => {
-  tg = await startTestGateway({ 'pipeline.enabled': false });
+  tg = await startTestGateway({ 'pipeline.enabled': false }, { logger: createLogger('debug', logStream) });
   fhir = `${tg.baseUrl}/fhir`;
   local = toLocalResources(buildReportBundle(bundleInput(), ctx));
   // A second patient's study: search must tell the two apart.
@@ -51,8 +59,11 @@ beforeAll(async () => {
   tg.gateway.ctx.store.fhir.save(OTHER_STUDY, other, Date.parse('2024-03-15T15:00:00Z'));
 });
 afterAll(async () => {
-  const log = tg ? readFileSync(tg.logFile, 'utf8') : '';
   await tg?.stop();
+  await new Promise<void>((r) => logStream.end(() => r()));
+  const log = readFileSync(logFile, 'utf8');
+  rmSync(logDir, { recursive: true, force: true });
+  expect(log).toContain('"msg"'); // the gateway did log (start-up), so the checks below are not vacuous
   // Queries carried patient IDs: none may reach the log.
   expect(log).not.toContain('PAT-0042');
   expect(log).not.toContain('Müller');
