@@ -19,8 +19,10 @@ import { ThreadedModelRegistry } from './inference/threaded-registry.js';
 import type { Inference } from './inference/model-registry.js';
 import { defaultStages } from './pipeline/stages/index.js';
 import { destinationsOf } from './export/destinations.js';
+import { FhirSender } from './export/fhir/fhir-sender.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
+import { startFetchWorker, stopFetchWorker } from './ingest/fetch-worker.js';
 import type { GatewayContext } from './gateway-context.js';
 
 import { PROJECT_ROOT } from './project-root.js';
@@ -66,6 +68,9 @@ export class Gateway {
         throw err;
       }
     }
+    // Known once the HTTP server listens (port 0 picks one); stages only ask for it while jobs run, after start.
+    let listeningBaseUrl = '';
+    const publicBaseUrl = () => config.http.publicBaseUrl.replace(/\/+$/, '') || listeningBaseUrl;
     const runner = new PipelineRunner(store, options.stages ?? defaultStages(), {
       maxAttempts: config.pipeline.maxAttempts,
       backoffMs: config.pipeline.backoffSeconds * 1000,
@@ -73,7 +78,8 @@ export class Gateway {
       leaseMs: config.pipeline.leaseSeconds * 1000,
       pollMs: config.pipeline.pollMilliseconds,
       concurrency: config.pipeline.concurrency,
-    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference, config, destinations: destinationsOf(config) });
+    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference, config, destinations: destinationsOf(config), publicBaseUrl,
+      ...(config.fhir.destination ? { fhirSender: new FhirSender(config.fhir.destination) } : {}) });
     const assembler = new StudyAssembler(store, rules, {
       settleMs: config.assembly.settleSeconds * 1000,
       settleOnAssociationRelease: config.dimse.settleOnAssociationRelease,
@@ -116,8 +122,10 @@ export class Gateway {
       server.listen(config.http.port, config.http.host, () => resolve());
     });
     const httpPort = (server.address() as AddressInfo).port;
+    listeningBaseUrl = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpPort}`;
 
     assembler.start();
+    startFetchWorker(ctx); // FHIR notifications' retrievals, queued tasks included (they survive restarts)
     if (config.pipeline.enabled) {
       runner.start();
       readiness.pipeline = 'ok';
@@ -128,6 +136,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.ctx.assembler.stop();
+    await stopFetchWorker(this.ctx);
     await this.ctx.runner.stop();
     await this.ctx.decodePool.close();
     await this.ctx.inference?.close();

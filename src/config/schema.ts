@@ -7,7 +7,8 @@ const aeTitle = z.string().min(1).max(16).regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE t
 const uidRoot = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/, 'a UID root of digits and dots').max(40);
 
 /** Scopes an API key may hold (auth.apiKeys). */
-export const apiScopes = ['report:sign'] as const;
+/** report:read: GET /api/studies/{study}/report; report:sign: POST .../report/sign (the key's practitioner signs). */
+export const apiScopes = ['report:read', 'report:sign'] as const;
 export type ApiScope = (typeof apiScopes)[number];
 
 /** How OphGate authenticates to a FHIR server: none, a fixed bearer token, or SMART Backend Services. */

@@ -7,6 +7,14 @@ import type { DecodedFrame } from '../dicom/pixels/index.js';
 import type { Inference } from '../inference/model-registry.js';
 import type { Config } from '../config/schema.js';
 import type { Destination } from '../export/destination.js';
+import type { Bundle } from '@medplum/fhirtypes';
+
+/** Sends a transaction Bundle to the EHR (src/export/fhir/fhir-sender.ts); never throws for the server's answers. */
+export interface FhirReportSender {
+  /** Where it sends, for logs and stage results (no credentials). */
+  readonly description: string;
+  send(bundle: Bundle, signal?: AbortSignal): Promise<{ ok: true; response: Bundle } | { ok: false; retryable: boolean; status?: number; error: string }>;
+}
 
 /** Shared, long-lived helpers a stage may call (built once by the gateway). */
 export interface StageServices {
@@ -15,9 +23,13 @@ export interface StageServices {
   /** The loaded models (absent when the gateway runs none); one session per model, shared by all jobs. */
   inference?: Inference;
   /** The configuration the result and export stages follow (UID root, SEG options, destinations and peers). */
-  config: Pick<Config, 'dicom' | 'results' | 'export' | 'peers' | 'dimse' | 'pipeline'>;
+  config: Pick<Config, 'dicom' | 'results' | 'export' | 'peers' | 'dimse' | 'pipeline' | 'fhir'>;
+  /** OphGate's base URL as others reach it (http.publicBaseUrl, else the listening address), for FHIR Endpoints. */
+  publicBaseUrl(): string;
   /** Where the export stage sends results (built from config.export.destinations). */
   destinations?: Destination[];
+  /** Where the fhir-export stage sends the report (built from config.fhir.destination); absent: not sent. */
+  fhirSender?: FhirReportSender;
 }
 
 export interface StageContext {

@@ -136,7 +136,7 @@ export async function buildDicomResults(input: DicomResultsInput, emit: (o: Resu
 }
 
 /** The finding's code references that do not resolve in mappings/ (each named once). */
-function unresolvedCodes(f: FindingResult): string[] {
+export function unresolvedCodes(f: FindingResult): string[] {
   const refs = [
     ...f.labels.map((l) => l.code), ...f.grades.flatMap((g) => [g.predicted.code, ...g.probabilities.map((p) => p.code)]),
     ...f.derived.map((d) => d.code), ...f.lesions.map((l) => l.code), ...f.measurements.flatMap((m) => (m.code ? [m.code] : [])),

@@ -219,30 +219,36 @@ function gradeChangeText(what: 'DR grade' | 'DME risk', c: EyeComparison['drGrad
   return `${what} ${verb} from ${c.prior} (${name(c.prior)}) to ${c.current} (${name(c.current)}).`;
 }
 
-function comparisonText(c: PriorComparison): string {
-  const when = c.priorStudyDate ? `the prior study of ${formatStudyDate(c.priorStudyDate)}` : 'the prior study (date not recorded)';
-  if (!c.eyes.length) return `Compared with ${when}: no eye was photographed in both studies.`;
-  const out = [`Compared with ${when}:`];
-  for (const e of c.eyes) {
-    const head = capital(EYE_NAME[e.eye]);
-    if (!e.comparable) {
-      const which = e.priorStatus !== 'gradable' && e.currentStatus !== 'gradable' ? 'both studies' : e.priorStatus !== 'gradable' ? 'the prior study' : 'this study';
-      out.push(`${head}: not comparable, ungradable in ${which}.`);
-      continue;
-    }
-    const parts = [gradeChangeText('DR grade', e.drGrade), gradeChangeText('DME risk', e.dmeRisk)].filter((x): x is string => !!x);
-    if (e.newLesions.length) parts.push(`New since then: ${list(e.newLesions.map((l) => l.name))}.`);
-    if (e.resolvedLesions.length) parts.push(`No longer seen: ${list(e.resolvedLesions.map((l) => l.name))}.`);
-    if (!e.newLesions.length && !e.resolvedLesions.length) parts.push('No change in the lesion types seen.');
-    if (e.cupToDisc) {
-      const d = e.cupToDisc;
-      parts.push(Math.abs(d.change) < 0.005
-        ? `Vertical cup-to-disc ratio unchanged at ${ratio(d.current)}.`
-        : `Vertical cup-to-disc ratio ${d.change > 0 ? 'increased' : 'decreased'} from ${ratio(d.prior)} to ${ratio(d.current)} (${d.change > 0 ? '+' : '-'}${ratio(Math.abs(d.change))}).`);
-    }
-    out.push(`${head}: ${parts.join(' ')}`);
+/** One eye's change since the prior study, as the Comparison section and the eye's comparison Observation say it. */
+export function eyeComparisonText(e: EyeComparison): string {
+  const head = capital(EYE_NAME[e.eye]);
+  if (!e.comparable) {
+    const which = e.priorStatus !== 'gradable' && e.currentStatus !== 'gradable' ? 'both studies' : e.priorStatus !== 'gradable' ? 'the prior study' : 'this study';
+    return `${head}: not comparable, ungradable in ${which}.`;
   }
-  return out.join(' ');
+  const parts = [gradeChangeText('DR grade', e.drGrade), gradeChangeText('DME risk', e.dmeRisk)].filter((x): x is string => !!x);
+  if (e.newLesions.length) parts.push(`New since then: ${list(e.newLesions.map((l) => l.name))}.`);
+  if (e.resolvedLesions.length) parts.push(`No longer seen: ${list(e.resolvedLesions.map((l) => l.name))}.`);
+  if (!e.newLesions.length && !e.resolvedLesions.length) parts.push('No change in the lesion types seen.');
+  if (e.cupToDisc) {
+    const d = e.cupToDisc;
+    // The change is stated between the two ratios as printed, so the figures add up for the reader.
+    const change = Number((Number(ratio(d.current)) - Number(ratio(d.prior))).toFixed(2));
+    parts.push(change === 0
+      ? `Vertical cup-to-disc ratio unchanged at ${ratio(d.current)}.`
+      : `Vertical cup-to-disc ratio ${change > 0 ? 'increased' : 'decreased'} from ${ratio(d.prior)} to ${ratio(d.current)} (${change > 0 ? '+' : '-'}${ratio(Math.abs(change))}).`);
+  }
+  return `${head}: ${parts.join(' ')}`;
+}
+
+export function priorStudyText(c: PriorComparison): string {
+  return c.priorStudyDate ? `the prior study of ${formatStudyDate(c.priorStudyDate)}` : 'the prior study (date not recorded)';
+}
+
+function comparisonText(c: PriorComparison): string {
+  const when = priorStudyText(c);
+  if (!c.eyes.length) return `Compared with ${when}: no eye was photographed in both studies.`;
+  return [`Compared with ${when}:`, ...c.eyes.map(eyeComparisonText)].join(' ');
 }
 
 /** The deterministic report text for one study, with the comparison when a prior study is known. */

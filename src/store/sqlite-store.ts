@@ -214,6 +214,21 @@ export class SqliteStore {
     return this.stmt('SELECT * FROM studies ORDER BY last_received_at DESC LIMIT ? OFFSET ?').all(limit, offset).map((r) => parseRow(studyRow, r));
   }
 
+  /** Every study of a patient ID (the caller compares issuers), oldest study date first. */
+  studiesOfPatient(patientId: string): StudyRow[] {
+    return this.stmt('SELECT * FROM studies WHERE patient_id = ? ORDER BY study_date, study_time, study_uid').all(patientId).map((r) => parseRow(studyRow, r));
+  }
+
+  /**
+   * Runs a finished job again from one of its stages (a signed report is sent again from the FHIR stage): only a
+   * done or dead job, and only the study's newest (a superseded version stays superseded).
+   */
+  reopenJob(jobId: number, stage: string, now = Date.now()): JobRow | undefined {
+    const changed = this.stmt(`UPDATE jobs SET state = 'queued', stage = ?, attempts = 0, last_error = NULL, next_run_at = ?, updated_at = ?
+      WHERE id = ? AND state IN ('done', 'dead')`).run(stage, now, now, jobId).changes;
+    return changed ? this.getJob(jobId) : undefined;
+  }
+
   /**
    * Marks a study settled with its routing decision and, when it is to be processed, queues its job, in one
    * transaction. Unfinished jobs of earlier versions are superseded: the new job covers every instance.

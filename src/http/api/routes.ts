@@ -5,6 +5,7 @@ import type { GatewayContext } from '../../gateway-context.js';
 import { findingResultSchema } from '../../inference/finding-result.js';
 import { jobState, type JobRow, type StudyRow } from '../../store/rows.js';
 import { baseUrl } from '../dicomweb/common.js';
+import { reportRouter } from './report-routes.js';
 
 const listQuery = z.object({
   state: jobState.optional(),
@@ -128,6 +129,8 @@ export function apiRouter(ctx: GatewayContext): Router {
       })),
     });
   });
+
+  r.use(reportRouter(ctx));
 
   r.get('/conflicts', (_req, res) => {
     res.json(ctx.store.conflicts().map((c) => ({

@@ -1,11 +1,14 @@
-// The pipeline, in order: decode the images, run the models (findings), write the DICOM results (SEG, SR), send
-// them (export). Later issues add the narrative and the FHIR report here; the runner and the store do not change.
+// The pipeline, in order: decode the images, run the models (findings), write the DICOM results (SEG, SR), write
+// the report (eye summary, narrative, FHIR resources), send the DICOM results to the PACS (export) and the report
+// to the EHR (fhir-export). The runner and the store do not know what a stage does.
 import type { Stage } from '../stage.js';
 import { decodeStage } from './decode.js';
 import { findingsStage } from './findings.js';
 import { resultsStage } from './results.js';
 import { exportStage } from './export.js';
+import { reportStage } from './report.js';
+import { fhirExportStage } from './fhir-export.js';
 
 export function defaultStages(): Stage[] {
-  return [decodeStage, findingsStage, resultsStage, exportStage];
+  return [decodeStage, findingsStage, resultsStage, reportStage, exportStage, fhirExportStage];
 }

@@ -19,6 +19,7 @@ import { buildDiagnosticReport } from './diagnostic-report.js';
 import { TAG as STUDY_TAG, buildEndpoint, buildImagingStudy, studyUidOf, type StudyInput } from './imaging-study.js';
 import { buildObservations, type ImageFindings } from './observations.js';
 import { buildPatient } from './patient.js';
+import { buildComparisonObservations, type ComparisonInput } from './comparison.js';
 import { buildProvenance } from './provenance.js';
 
 export interface ReportBundleInput {
@@ -30,6 +31,8 @@ export interface ReportBundleInput {
   /** When OphGate produced the results (FHIR instant, e.g. new Date().toISOString()); passed in so that the
    * bundle is a pure function of its input. */
   issued: string;
+  /** The same patient's earlier analysed study, compared per eye (one Observation per eye). */
+  comparison?: ComparisonInput;
 }
 
 /** The urn:uuid of the entry of a resource type with this identifier: the same for every send of the study. */
@@ -88,6 +91,9 @@ export function buildReportBundle(input: ReportBundleInput, ctx: FhirContext): B
   const refs = { patient: patientEntry.fullUrl!, imagingStudy: studyEntry.fullUrl!, devices };
   const observationEntries = input.images.flatMap((img) =>
     buildObservations(img, { studyUid, ...(effective ? { effective } : {}), issued: input.issued, refs }).map(conditionalEntry));
+  if (input.comparison) {
+    observationEntries.push(...buildComparisonObservations(input.comparison, { studyUid, ...(effective ? { effective } : {}), issued: input.issued, refs }).map(conditionalEntry));
+  }
 
   const findings: FindingResult[] = input.images.flatMap((img) => img.findings);
   const reportEntry = conditionalEntry(buildDiagnosticReport(
