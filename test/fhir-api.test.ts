@@ -87,6 +87,22 @@ describe('FHIR R4 read API', () => {
     expect(params('Provenance')).toEqual({ _id: 'token' });
   });
 
+  it('accepts every search parameter the CapabilityStatement declares, on each type', async () => {
+    const cs = (await get('/metadata')).body as unknown as CapabilityStatement;
+    const sample: Record<string, string> = { token: 'x', reference: 'Patient/x' };
+    let n = 0;
+    for (const r of cs.rest![0]!.resource!) {
+      for (const p of r.searchParam!) {
+        const value = p.name === 'study' ? 'ImagingStudy/x' : sample[p.type]!;
+        const { status, body } = await get(`/${r.type}?${p.name}=${encodeURIComponent(value)}`);
+        expect(status, `${r.type}?${p.name}`).toBe(200);
+        expect(body.total).toBe(0);
+        n++;
+      }
+    }
+    expect(n).toBe(8 + 7 + 3 * 3 + 1);
+  });
+
   it('reads every saved resource, valid, with version headers, and every reference resolves by read', async () => {
     for (const r of local) {
       const { res, body } = await get(`/${r.resourceType}/${r.id}`);

@@ -10,9 +10,10 @@ import { FhirHttpError, negotiateJson, operationOutcome, readOnly, sendFhir, ver
 import { parseSearch, searchsetBundle } from './search.js';
 
 /**
- * The one place where access control goes: every request but /metadata passes here with its resource type
- * known (req.params.type). The planned requireScope middleware (OAuth2 scopes, API keys: e.g. system/*.read or
- * <Type>.read) replaces this pass-through; /metadata stays open, as SMART App Launch expects.
+ * The one place where access control goes: every route but /metadata runs it first, with the resource type in
+ * req.params.type (not yet checked to be one OphGate serves). The planned requireScope middleware (OAuth2 scopes,
+ * API keys: e.g. system/*.read or <Type>.read) replaces this pass-through; its 401/403 should be thrown as
+ * FhirHttpError so that they answer as OperationOutcomes. /metadata stays open, as SMART clients read it first.
  */
 function accessControl(_ctx: GatewayContext): RequestHandler {
   return (_req, _res, next) => next();
@@ -59,7 +60,7 @@ export function fhirRouter(ctx: GatewayContext): Router {
 
   r.get('/metadata', (req, res) => sendFhir(res, 200, capabilityStatement(fhirBaseUrl(ctx, req), started)));
 
-  r.use(accessControl(ctx));
+  const guard = accessControl(ctx);
 
   const search: RequestHandler = (req, res) => {
     const type = typeOf(req);
@@ -68,10 +69,10 @@ export function fhirRouter(ctx: GatewayContext): Router {
     const { total, resources } = ctx.store.fhir.search(type, parsed.criteria, { count: parsed.count, offset: parsed.offset });
     sendFhir(res, 200, searchsetBundle(fhirBase, type, parsed, total, resources));
   };
-  r.get('/:type', search);
-  r.post('/:type/_search', urlencoded({ extended: false, limit: '64kb' }), search);
+  r.get('/:type', guard, search);
+  r.post('/:type/_search', guard, urlencoded({ extended: false, limit: '64kb' }), search);
 
-  r.get('/:type/:id', (req, res) => {
+  r.get('/:type/:id', guard, (req, res) => {
     const type = typeOf(req);
     const id = String(req.params.id);
     const resource = FHIR_ID.test(id) ? ctx.store.fhir.read(type, id) : undefined;
@@ -82,7 +83,7 @@ export function fhirRouter(ctx: GatewayContext): Router {
     sendFhir(res, 200, resource, headers);
   });
 
-  r.get('/:type/:id/_history', (req, res) => {
+  r.get('/:type/:id/_history', guard, (req, res) => {
     const type = typeOf(req);
     const id = String(req.params.id);
     const versions = FHIR_ID.test(id) ? ctx.store.fhir.history(type, id) : [];
@@ -91,7 +92,7 @@ export function fhirRouter(ctx: GatewayContext): Router {
     sendFhir(res, 200, historyBundle(fhirBase, type, id, versions));
   });
 
-  r.get('/:type/:id/_history/:vid', (req, res) => {
+  r.get('/:type/:id/_history/:vid', guard, (req, res) => {
     const type = typeOf(req);
     const id = String(req.params.id);
     const vid = String(req.params.vid);

@@ -2,8 +2,8 @@
 // named by urn:uuid fullUrls and refer to each other by them; kept locally, each resource gets that uuid as its
 // id and refers to the others as "Type/id" (Provenance keeps its client-assigned id). toTransactionBundle turns
 // stored resources back into the Bundle that buildReportBundle would send, with requests from the same rule.
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { isConditional, requestFor } from './bundle.js';
+import type { Bundle, BundleEntry, Identifier, Resource } from '@medplum/fhirtypes';
+import { fullUrlOf, isConditional, requestFor } from './bundle.js';
 
 /** A reference that cannot be resolved, or an entry that cannot be named: the message names it. */
 export class LocalResourceError extends Error {
@@ -15,6 +15,14 @@ export class LocalResourceError extends Error {
 
 const URN_UUID = /^urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const LOCAL_REF = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+
+/**
+ * The local id of a resource OphGate creates outside buildReportBundle (the signer's Practitioner): the uuid of the
+ * urn:uuid fullUrl its bundle entry would have, so stored, re-sent and built forms agree.
+ */
+export function localIdOf(type: string, identifier: Identifier): string {
+  return fullUrlOf(type, identifier).slice('urn:uuid:'.length);
+}
 
 /**
  * Rewrites every Reference.reference string, at any depth (extensions and backbone elements included). Only the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Bundle, DiagnosticReport, Practitioner, Provenance, Resource } from '@medplum/fhirtypes';
 import { buildReportBundle, fullUrlOf, requestFor } from '../../../src/report/fhir/bundle.js';
-import { LocalResourceError, toLocalResources, toTransactionBundle } from '../../../src/report/fhir/local-resources.js';
+import { LocalResourceError, localIdOf, toLocalResources, toTransactionBundle } from '../../../src/report/fhir/local-resources.js';
 import { validate } from './validator.js';
 import { bundleInput, ctx } from './study.js';
 
@@ -84,7 +84,8 @@ describe('local resources of a report bundle', () => {
 
   it('sends a signer Practitioner by PUT on its identifier, and drops the store\'s meta but keeps the rest', () => {
     const identifier = { system: 'urn:oid:1.2.3.4.5.6.7', value: 'DR-17' };
-    const id = fullUrlOf('Practitioner', identifier).slice('urn:uuid:'.length);
+    const id = localIdOf('Practitioner', identifier);
+    expect(`urn:uuid:${id}`).toBe(fullUrlOf('Practitioner', identifier));
     const practitioner: Practitioner = { resourceType: 'Practitioner', id, identifier: [identifier], name: [{ family: 'Okafor' }] };
     expect(requestFor(practitioner)).toEqual({ method: 'PUT', url: 'Practitioner?identifier=urn%3Aoid%3A1.2.3.4.5.6.7|DR-17' });
     const local = toLocalResources(samples[1]![1]);
