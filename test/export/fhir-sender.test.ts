@@ -23,6 +23,12 @@ const STUDY_ID = `urn:dicom:uid|urn:oid:${STUDY_UID}`;
 const REPORT_ID = `urn:ophgate:fhir:diagnostic-report|${STUDY_UID}`;
 
 const reportBundle = (): Bundle => buildReportBundle(bundleInput(), ctx);
+/** The same study with one image and the classifier only (7 entries, not 45): for tests about auth and errors. */
+function smallBundle(): Bundle {
+  const input = bundleInput();
+  const image = input.images[0]!;
+  return buildReportBundle({ ...input, images: [{ ...image, findings: image.findings.slice(0, 1) }] }, ctx);
+}
 
 function sender(url: string, auth: FhirAuthConfig = { type: 'none' }, timeoutSeconds = 10): FhirSender {
   const config: FhirDestinationConfig = { url, auth, timeoutSeconds };
@@ -136,11 +142,11 @@ describe('FhirSender against a real FHIR server (Medplum fhir-router)', () => {
 describe('FhirSender authentication', () => {
   it('bearer: without the token 401, not retryable; a wrong token likewise; with it the send succeeds', async () => {
     const fhir = await track(startFhirServer({ requireBearer: async (t) => t === 'fixed-token-1' }));
-    const none = await sender(fhir.baseUrl).send(reportBundle());
+    const none = await sender(fhir.baseUrl).send(smallBundle());
     expect(none).toMatchObject({ ok: false, retryable: false, status: 401 });
-    const wrong = await sender(fhir.baseUrl, { type: 'bearer', token: 'fixed-token-2' }).send(reportBundle());
+    const wrong = await sender(fhir.baseUrl, { type: 'bearer', token: 'fixed-token-2' }).send(smallBundle());
     expect(wrong).toMatchObject({ ok: false, retryable: false, status: 401 });
-    expectOk(await sender(fhir.baseUrl, { type: 'bearer', token: 'fixed-token-1' }).send(reportBundle()));
+    expectOk(await sender(fhir.baseUrl, { type: 'bearer', token: 'fixed-token-1' }).send(smallBundle()));
     expect(fhir.requests.map((r) => r.authorization)).toEqual([undefined, 'Bearer fixed-token-2', 'Bearer fixed-token-1']);
     expect(await countsByType(fhir)).toMatchObject({ Patient: 1, DiagnosticReport: 1 });
   });
@@ -174,21 +180,21 @@ describe('SMART Backend Services against oidc-provider', () => {
       const fhir = await track(startFhirServer({ requireBearer: (t) => oauth.verify(t) }));
       const s = sender(fhir.baseUrl, smartAuth(alg));
       const before = oauth.tokenRequests;
-      expectOk(await s.send(reportBundle()));
-      expectOk(await s.send(reportBundle()));
+      expectOk(await s.send(smallBundle()));
+      expectOk(await s.send(smallBundle()));
       expect(oauth.tokenRequests - before).toBe(1);
       const auths = fhir.requests.map((r) => r.authorization);
       expect(auths).toHaveLength(2);
       expect(auths[0]).toMatch(/^Bearer \S+$/);
       expect(auths[1]).toBe(auths[0]);
-      expect(await countsByType(fhir)).toMatchObject({ Patient: 1, Observation: 38 });
+      expect(await countsByType(fhir)).toMatchObject({ Patient: 1, DiagnosticReport: 1 });
     });
   }
 
   it('a private key the server does not know: not ok, the error names the token endpoint and invalid_client', async () => {
     const fhir = await track(startFhirServer({ requireBearer: (t) => oauth.verify(t) }));
     const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    const r = await sender(fhir.baseUrl, smartAuth('RS384', stranger)).send(reportBundle());
+    const r = await sender(fhir.baseUrl, smartAuth('RS384', stranger)).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: false });
     if (r.ok) return;
     expect(r.error).toContain(oauth.tokenUrl);
@@ -202,10 +208,10 @@ describe('SMART Backend Services against oidc-provider', () => {
     const fhir = await track(startFhirServer({ requireBearer: async (t) => !revoked.has(t) && oauth.verify(t) }));
     const s = sender(fhir.baseUrl, smartAuth('ES384'));
     const before = oauth.tokenRequests;
-    expectOk(await s.send(reportBundle()));
+    expectOk(await s.send(smallBundle()));
     const first = fhir.requests[0]!.authorization!.slice('Bearer '.length);
     revoked.add(first);
-    expectOk(await s.send(reportBundle()));
+    expectOk(await s.send(smallBundle()));
     expect(oauth.tokenRequests - before).toBe(2);
     expect(fhir.requests.map((r) => r.authorization === `Bearer ${first}`)).toEqual([true, true, false]);
   });
@@ -213,7 +219,7 @@ describe('SMART Backend Services against oidc-provider', () => {
   it('a token just issued that the FHIR server refuses: 401, no retry loop, not retryable', async () => {
     const fhir = await track(startFhirServer({ requireBearer: async () => false }));
     const before = oauth.tokenRequests;
-    const r = await sender(fhir.baseUrl, smartAuth('RS384')).send(reportBundle());
+    const r = await sender(fhir.baseUrl, smartAuth('RS384')).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: false, status: 401 });
     expect(oauth.tokenRequests - before).toBe(1);
     expect(fhir.requests).toHaveLength(1);
@@ -258,7 +264,7 @@ describe('SMART Backend Services against oidc-provider', () => {
 
   it('an RS384 configuration with an EC key is refused before any request, naming the mismatch', async () => {
     const before = oauth.tokenRequests;
-    const r = await sender('http://127.0.0.1:9/fhir', { ...smartAuth('ES384'), algorithm: 'RS384' } as FhirAuthConfig).send(reportBundle());
+    const r = await sender('http://127.0.0.1:9/fhir', { ...smartAuth('ES384'), algorithm: 'RS384' } as FhirAuthConfig).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: false });
     if (!r.ok) expect(r.error).toMatch(/RS384 needs an RSA private key/);
     expect(oauth.tokenRequests).toBe(before);
@@ -269,7 +275,7 @@ describe('FhirSender retry classification', () => {
   it('connection refused (a closed port) is retryable', async () => {
     const probe = await faultServer(() => undefined);
     await probe.stop();
-    const r = await sender(probe.url).send(reportBundle());
+    const r = await sender(probe.url).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: true });
     expect(r.ok ? undefined : r.status).toBeUndefined();
     if (!r.ok) expect(r.error).toMatch(/ECONNREFUSED/);
@@ -280,15 +286,15 @@ describe('FhirSender retry classification', () => {
       res.writeHead(503, { 'content-type': 'application/fhir+json', 'retry-after': '5' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'maintenance' }] }));
     }));
-    expect(await sender(s.url).send(reportBundle())).toMatchObject({ ok: false, retryable: true, status: 503 });
+    expect(await sender(s.url).send(smallBundle())).toMatchObject({ ok: false, retryable: true, status: 503 });
   });
 
   it('429 is retryable; 404 is not', async () => {
     let status = 429;
     const s = await track(faultServer((res) => { res.writeHead(status, { 'content-type': 'text/plain' }); res.end('no'); }));
-    expect(await sender(s.url).send(reportBundle())).toMatchObject({ ok: false, retryable: true, status: 429 });
+    expect(await sender(s.url).send(smallBundle())).toMatchObject({ ok: false, retryable: true, status: 429 });
     status = 404;
-    expect(await sender(s.url).send(reportBundle())).toMatchObject({ ok: false, retryable: false, status: 404 });
+    expect(await sender(s.url).send(smallBundle())).toMatchObject({ ok: false, retryable: false, status: 404 });
   });
 
   it('422 with an OperationOutcome is not retryable and carries its diagnostics', async () => {
@@ -296,7 +302,7 @@ describe('FhirSender retry classification', () => {
       res.writeHead(422, { 'content-type': 'application/fhir+json' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'DiagnosticReport.code: unknown code 20067007' }] }));
     }));
-    const r = await sender(s.url).send(reportBundle());
+    const r = await sender(s.url).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: false, status: 422 });
     if (!r.ok) expect(r.error).toContain('DiagnosticReport.code: unknown code 20067007');
   });
@@ -304,7 +310,7 @@ describe('FhirSender retry classification', () => {
   it('a server that never answers: a retryable timeout within timeoutSeconds', async () => {
     const s = await track(faultServer(() => undefined));
     const started = Date.now();
-    const r = await sender(s.url, { type: 'none' }, 1).send(reportBundle());
+    const r = await sender(s.url, { type: 'none' }, 1).send(smallBundle());
     const elapsed = Date.now() - started;
     expect(r).toMatchObject({ ok: false, retryable: true });
     if (!r.ok) expect(r.error).toMatch(/did not answer within 1 s/);
@@ -315,7 +321,7 @@ describe('FhirSender retry classification', () => {
   it('a caller\'s abort (shutdown) ends the send at once, retryable', async () => {
     const s = await track(faultServer(() => undefined));
     const started = Date.now();
-    const r = await sender(s.url, { type: 'none' }, 30).send(reportBundle(), AbortSignal.timeout(200));
+    const r = await sender(s.url, { type: 'none' }, 30).send(smallBundle(), AbortSignal.timeout(200));
     expect(r).toMatchObject({ ok: false, retryable: true });
     if (!r.ok) expect(r.error).toMatch(/cancelled/);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -326,7 +332,7 @@ describe('FhirSender retry classification', () => {
       res.writeHead(200, { 'content-type': 'application/fhir+json' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [] }));
     }));
-    const r = await sender(s.url).send(reportBundle());
+    const r = await sender(s.url).send(smallBundle());
     expect(r).toMatchObject({ ok: false, retryable: false });
     if (!r.ok) expect(r.error).toMatch(/transaction-response/);
   });
@@ -339,7 +345,7 @@ describe('FhirSender retry classification', () => {
     try {
       writeFileSync(join(dir, 'k.pem'), key);
       const tokenUrl = probe.url.replace(/\/fhir$/, '/token');
-      const r = await sender('http://127.0.0.1:9/fhir', { type: 'smart-backend', tokenUrl, clientId: 'c', privateKeyFile: join(dir, 'k.pem'), keyId: 'k', algorithm: 'ES384', scope: 'system/*.write' }).send(reportBundle());
+      const r = await sender('http://127.0.0.1:9/fhir', { type: 'smart-backend', tokenUrl, clientId: 'c', privateKeyFile: join(dir, 'k.pem'), keyId: 'k', algorithm: 'ES384', scope: 'system/*.write' }).send(smallBundle());
       expect(r).toMatchObject({ ok: false, retryable: true });
       if (!r.ok) expect(r.error).toContain(tokenUrl);
     } finally {

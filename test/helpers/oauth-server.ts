@@ -44,17 +44,17 @@ export async function startOAuthServer(opts: { clientId?: string; accessTokenSec
   const providerKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'provider', alg: 'RS256', use: 'sig' };
 
   let tokenRequests = 0;
-  let provider: Provider | undefined;
+  let handler: ReturnType<Provider['callback']> | undefined;
   // Listen first: the issuer URL (and so the token URL a client assertion's aud must name) contains the port.
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url?.startsWith('/token')) tokenRequests += 1;
-    if (!provider) { res.writeHead(503).end(); return; }
-    provider.callback()(req, res);
+    if (!handler) { res.writeHead(503).end(); return; }
+    handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  provider = new Provider(issuer, {
+  const provider = new Provider(issuer, {
     clients: [{
       client_id: clientId,
       token_endpoint_auth_method: 'private_key_jwt',
@@ -76,6 +76,7 @@ export async function startOAuthServer(opts: { clientId?: string; accessTokenSec
     cookies: { keys: [randomBytes(32).toString('hex')] },
     ttl: { ClientCredentials: opts.accessTokenSeconds ?? 300 },
   });
+  handler = provider.callback();
 
   return {
     issuer,
@@ -84,7 +85,7 @@ export async function startOAuthServer(opts: { clientId?: string; accessTokenSec
     privateKeyPem: (alg) => keys[alg].privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     keyId: (alg) => keys[alg].kid,
     async verify(token, scope = 'system/*.write') {
-      const t = await provider!.ClientCredentials.find(token);
+      const t = await provider.ClientCredentials.find(token);
       return !!t && !t.isExpired && t.clientId === clientId && (t.scope ?? '').split(' ').includes(scope);
     },
     get tokenRequests() { return tokenRequests; },
