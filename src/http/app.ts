@@ -6,6 +6,8 @@ import { dicomwebRouter } from './dicomweb/routes.js';
 import { apiRouter } from './api/routes.js';
 import { healthRouter } from './health.js';
 import { fhirRouter } from './fhir/routes.js';
+import { fhirListenerRouter } from './fhir-listener/routes.js';
+import { fetchesRouter } from './fhir-listener/fetches-routes.js';
 
 export function createHttpApp(ctx: GatewayContext): express.Express {
   const app = express();
@@ -14,6 +16,8 @@ export function createHttpApp(ctx: GatewayContext): express.Express {
   app.use(healthRouter(ctx));
   app.use('/dicomweb', dicomwebRouter(ctx));
   app.use('/fhir', fhirRouter(ctx));
+  app.use('/fhir-notify', fhirListenerRouter(ctx));
+  app.use('/api/fetches', fetchesRouter(ctx));
   app.use('/api', apiRouter(ctx));
   app.use((req, res) => {
     res.status(404).json({ error: `no such resource: ${req.method} ${req.path}` });

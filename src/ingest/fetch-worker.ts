@@ -86,8 +86,9 @@ export class FetchWorker {
         signal: this.stopping.signal, logger: this.logger,
       });
       const note = r.refused > 0 ? `${r.refused} part(s) refused: ${r.refusals.join('; ')}` : null;
-      this.tasks.complete(task.id, this.owner, { stored: r.stored, duplicates: r.duplicates, refused: r.refused, bytes: r.bytes }, note);
+      // Settled (routed, its job queued) before the task reads done, so whoever sees done finds the study complete.
       this.ctx.assembler.associationReleased(associationId);
+      this.tasks.complete(task.id, this.owner, { stored: r.stored, duplicates: r.duplicates, refused: r.refused, bytes: r.bytes }, note);
       this.logger.info({ ...log, stored: r.stored, duplicates: r.duplicates, refused: r.refused }, 'notified study retrieved');
     } catch (err) {
       this.ctx.assembler.associationAborted(associationId); // what arrived settles by time

@@ -158,4 +158,25 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX fhir_study_resources_resource ON fhir_study_resources (resource_type, id);
   `,
+  // 6: studies a FHIR notification asked OphGate to retrieve by WADO-RS (src/store/fetch-tasks.ts); a task
+  // accepted (202) survives a restart and is retried with backoff, then dead-lettered with its reason.
+  `
+  CREATE TABLE fetch_tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    study_uid TEXT NOT NULL,
+    source TEXT NOT NULL,                   -- a name in sources.dicomweb
+    source_url TEXT NOT NULL,               -- its URL when the notification came
+    form TEXT NOT NULL CHECK (form IN ('rest-hook', 'backport-full-resource', 'backport-id-only')),
+    resource TEXT NOT NULL,                 -- the ImagingStudy as the notification named it
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,    -- failed attempts
+    last_error TEXT,
+    next_run_at INTEGER NOT NULL,
+    lease_owner TEXT, lease_until INTEGER,
+    stored INTEGER, duplicates INTEGER, refused INTEGER, bytes INTEGER,   -- the successful retrieval's counts
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, completed_at INTEGER
+  );
+  CREATE INDEX fetch_tasks_ready ON fetch_tasks (state, next_run_at);
+  CREATE INDEX fetch_tasks_study ON fetch_tasks (study_uid, source, state);
+  `,
 ];

@@ -13,6 +13,11 @@ import { FhirSourceReader } from '../../src/ingest/fhir-notification/fhir-read.j
 import { NotificationError } from '../../src/ingest/fhir-notification/outcome.js';
 import { dicomwebSourceFor, fhirSourceFor } from '../../src/ingest/fhir-notification/sources.js';
 import { startTestGateway, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { startFhirServer, type FhirTestServer } from '../helpers/fhir-server.js';
+import { startOAuthServer, type OAuthTestServer } from '../helpers/oauth-server.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const PACS = 'http://pacs.example:8042/dicom-web';
 const UID = '1.2.826.0.1.3680043.8.498.12345';
@@ -250,6 +255,48 @@ describe('Subscriptions Backport (R4): POST /fhir-notify', () => {
     await refused(backportNotification({ contentType: FHIR_JSON, body: body(noType) }, deps), 400, /no "type" parameter/);
     await refused(backportNotification({ contentType: 'application/fhir+xml', body: Buffer.from('<Bundle/>') }, deps), 415, /application\/fhir\+xml is not supported/);
     await refused(backportNotification({ contentType: FHIR_JSON, body: body(notificationBundle('query-status')) }, deps), 422, /answers a status query/);
+  });
+});
+
+describe('id-only against a real FHIR server (Medplum fhir-router) with SMART backend auth (oidc-provider)', () => {
+  let oauth: OAuthTestServer;
+  let fhir: FhirTestServer;
+  let dir: string;
+  beforeAll(async () => {
+    oauth = await startOAuthServer();
+    fhir = await startFhirServer({ requireBearer: (t) => oauth.verify(t, 'system/*.read') });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ophgate-listener-smart-'));
+  });
+  afterAll(async () => {
+    await fhir?.stop();
+    await oauth?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the ImagingStudy and its Endpoint with a SMART token (one token request for both reads)', async () => {
+    const ep = await fhir.repo.createResource(wadoEndpoint(PACS) as never) as { id: string };
+    const created = await fhir.repo.createResource({ ...imagingStudy({ contained: false, endpointRef: `Endpoint/${ep.id}` }), id: undefined, subject: { reference: 'Patient/p1' } } as never) as { id: string };
+    const keyFile = path.join(dir, 'es384.pem');
+    writeFileSync(keyFile, oauth.privateKeyPem('ES384'), { mode: 0o600 });
+    const config = loadConfig({ env: {}, overrides: {
+      dataDir: '/x', 'sources.dicomweb': { pacs: { url: PACS } },
+      'sources.fhir': { ehr: { url: fhir.baseUrl, auth: { type: 'smart-backend', tokenUrl: oauth.tokenUrl, clientId: oauth.clientId, privateKeyFile: keyFile, keyId: oauth.keyId('ES384'), algorithm: 'ES384', scope: 'system/*.read' } } },
+    } });
+    const deps = { config, reader: new FhirSourceReader(config) };
+    const focus = `${fhir.baseUrl}/ImagingStudy/${created.id}`;
+    fhir.requests.length = 0;
+    const n = await backportNotification({ contentType: FHIR_JSON, body: body(notificationBundle('event-notification', [focus], [{ fullUrl: focus }])) }, deps);
+    expect(n).toEqual({ kind: 'fetch', targets: [{ studyUid: UID, source: expect.objectContaining({ name: 'pacs' }), form: 'backport-id-only', resource: focus }] });
+    expect(fhir.requests.map((r) => [r.method, r.url, /^Bearer \S+$/.test(r.authorization ?? '')])).toEqual([
+      ['GET', `/fhir/ImagingStudy/${created.id}`, true], ['GET', `/fhir/Endpoint/${ep.id}`, true],
+    ]);
+    expect(oauth.tokenRequests).toBe(1);
+  });
+
+  it('without credentials the FHIR server refuses, and so does OphGate (502: the notifier may retry)', async () => {
+    const config = loadConfig({ env: {}, overrides: { dataDir: '/x', 'sources.dicomweb': { pacs: { url: PACS } }, 'sources.fhir': { ehr: { url: fhir.baseUrl } } } });
+    await refused(backportNotification({ contentType: FHIR_JSON, body: body(notificationBundle('event-notification', [`${fhir.baseUrl}/ImagingStudy/x1`])) }, { config, reader: new FhirSourceReader(config) }),
+      502, /reading ImagingStudy from sources\.fhir\.ehr failed: HTTP 401/);
   });
 });
 
