@@ -7,6 +7,7 @@ import dcmjs from 'dcmjs';
 import { toDicomJson, firstString, type DicomJson } from './json-model.js';
 import { DEFLATED_EXPLICIT_LE, STORAGE_SOP_CLASS_ROOT } from './transfer-syntaxes.js';
 import { isValidUid } from './uid.js';
+import { blankCharacterSets, decodeDatasetText, type ByteDataSet, type ParsedDict } from './charset/decode-dataset.js';
 
 dcmjs.log.setLevel?.('silent');
 
@@ -31,6 +32,8 @@ export interface InstanceHeader {
   attributes: DicomJson;
   /** Byte offset of the dataset (just after the File Meta group). */
   datasetOffset: number;
+  /** Problems met while decoding text (unknown character set terms, stray escape sequences); absent when none. */
+  warnings?: string[];
 }
 
 const FIRST_READ = 256 * 1024;
@@ -157,7 +160,8 @@ async function finish(ds: dicomParser.DataSet, bytes: Uint8Array, fd: import('no
         `Pixel Data (7FE0,0010) declares ${pixel.length} bytes but the file ends ${pixel.dataOffset + pixel.length - fileSize} bytes short`);
     }
   }
-  const attributes = datasetToJson(bytes, transferSyntaxUid === DEFLATED_EXPLICIT_LE ? bytes.length : headerEnd);
+  const deflated = transferSyntaxUid === DEFLATED_EXPLICIT_LE;
+  const { attributes, warnings } = datasetToJson(bytes, deflated ? bytes.length : headerEnd, ds, deflated);
   const required: Array<[string, string]> = [
     ['00080016', 'SOP Class UID (0008,0016)'], ['00080018', 'SOP Instance UID (0008,0018)'],
     ['0020000D', 'Study Instance UID (0020,000D)'], ['0020000E', 'Series Instance UID (0020,000E)'],
@@ -173,7 +177,7 @@ async function finish(ds: dicomParser.DataSet, bytes: Uint8Array, fd: import('no
   if (!sopClassUid.startsWith(STORAGE_SOP_CLASS_ROOT)) {
     throw new DicomRejection('unsupported-sop-class', `SOP Class UID ${sopClassUid} is not a storage SOP class (1.2.840.10008.5.1.4.1.1.*)`);
   }
-  return { sopClassUid, sopInstanceUid, studyInstanceUid, seriesInstanceUid, transferSyntaxUid, attributes, datasetOffset };
+  return { sopClassUid, sopInstanceUid, studyInstanceUid, seriesInstanceUid, transferSyntaxUid, attributes, datasetOffset, ...(warnings.length ? { warnings } : {}) };
 }
 
 function firstNonMetaOffset(ds: dicomParser.DataSet): number {
@@ -183,12 +187,49 @@ function firstNonMetaOffset(ds: dicomParser.DataSet): number {
   return offsets.length ? Math.min(...offsets) - 8 : 132;
 }
 
-function datasetToJson(bytes: Uint8Array, end: number): DicomJson {
-  const slice = bytes.slice(0, end);
+/**
+ * The dataset's attributes in the DICOM JSON model. dcmjs gives the structure and each element's VR; the values of
+ * text elements are then decoded again from their bytes (located by dicom-parser) in the character set each dataset
+ * declares, ISO 2022 code extensions included (src/dicom/charset/README.md).
+ *
+ * Specific Character Set keeps the file's own value (dcmjs would rewrite it to ISO_IR 192). The JSON holds Unicode
+ * text whatever the file used, and JSON is UTF-8 by definition (RFC 8259; PS3.18 F.2), so the attribute cannot
+ * describe the JSON's own encoding and is more useful saying what the source used (Orthanc and Google Cloud
+ * Healthcare report it that way too; dcmtk's dcm2json writes ISO_IR 192). Whoever turns these attributes back into
+ * a PS3.10 file must declare the set it actually writes: OphGate's writer (writePart10) declares ISO_IR 192 as soon
+ * as a value is not ASCII. An empty value 1 is recorded as its meaning, ISO 2022 IR 6, since the JSON conversion
+ * drops empty values.
+ */
+function datasetToJson(bytes: Uint8Array, end: number, ds: dicomParser.DataSet, deflated: boolean): { attributes: DicomJson; warnings: string[] } {
+  // A copy (Buffer's slice() would share memory with `ds`, whose bytes must stay as they are), 12 bytes past `end`
+  // so that dcmjs reads the Pixel Data tag and stops there whatever the length of that element's header.
+  const slice = new Uint8Array(bytes.subarray(0, Math.min(bytes.length, end + 12)));
+  const byteLevel = ds as unknown as ByteDataSet;
+  // A deflated dataset's offsets (in dicom-parser's inflated copy) do not match these bytes; dcmjs inflates them itself.
+  if (!deflated) blankCharacterSets(slice, byteLevel);
+  let dict: ParsedDict;
   try {
     const parsed = dcmjs.data.DicomMessage.readFile(slice.buffer, { ignoreErrors: true, untilTag: '7FE00010', includeUntilTagValue: false });
-    return toDicomJson(parsed.dict as Record<string, { vr?: string; Value?: unknown[] }>);
+    dict = parsed.dict as ParsedDict;
   } catch (err) {
     throw new DicomRejection('unreadable', `cannot decode the dataset's attributes: ${(err as Error).message}`);
   }
+  const warnings = new Set<string>();
+  decodeDatasetText(dict, byteLevel, warnings);
+  return { attributes: toDicomJson(dict as Record<string, { vr?: string; Value?: unknown[] }>), warnings: [...warnings] };
+}
+
+/**
+ * The dataset attributes of a whole PS3.10 file held in memory, decoded as readInstanceHeader decodes them but
+ * without its checks (required UIDs, storage SOP class): for tools and tests that look at files the gate refuses.
+ */
+export function decodeDatasetAttributes(input: Uint8Array): { attributes: DicomJson; warnings: string[] } {
+  const file = new Uint8Array(input); // a copy that owns its ArrayBuffer (a Buffer may be a view into a pool)
+  checkPreamble(Buffer.from(file.buffer, file.byteOffset, file.byteLength), file.length);
+  const deflated = readTransferSyntax(file) === DEFLATED_EXPLICIT_LE;
+  const options: Record<string, unknown> = { untilTag: 'x7fe00010' };
+  if (deflated) options.inflater = (arr: Uint8Array, pos: number) => inflateDeflated(arr, pos);
+  const ds = dicomParser.parseDicom(file, options as dicomParser.ParseDicomOptions);
+  const pixel = ds.elements.x7fe00010 as ParsedElement | undefined;
+  return datasetToJson(file, pixel && !deflated ? pixel.dataOffset - 12 : file.length, ds, deflated);
 }
