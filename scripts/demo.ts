@@ -3,7 +3,7 @@
 // and prints what happened.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log/logger.js';
 import { Gateway } from '../src/gateway.js';
@@ -21,8 +21,16 @@ const chest = manifest.files.filter((f) => f.valid && !f.ophthalmic);
 const dataDir = path.join(PROJECT_ROOT, 'data', 'demo');
 rmSync(dataDir, { recursive: true, force: true });
 
+// A one-off API key for this run (OphGate keeps only its SHA-256): it reads the report and signs it as a demo clinician.
+const demoKey = randomBytes(24).toString('base64url');
 const config = loadConfig({
-  overrides: { dataDir, 'http.port': Number(process.env.OPHGATE_HTTP__PORT ?? 0), 'dimse.port': 0, 'assembly.settleSeconds': 2, 'log.level': 'warn' },
+  overrides: {
+    dataDir, 'http.port': Number(process.env.OPHGATE_HTTP__PORT ?? 0), 'dimse.port': 0, 'assembly.settleSeconds': 2, 'log.level': 'warn',
+    'auth.apiKeys': [{
+      name: 'demo-clinician', sha256: createHash('sha256').update(demoKey).digest('hex'), scopes: ['report:read', 'report:sign'],
+      practitioner: { name: 'Demo Ophthalmologist (not a real clinician)', identifierValue: 'demo-0001' },
+    }],
+  },
 });
 const gateway = await Gateway.start(config, { logger: createLogger('warn', process.stderr) });
 const base = gateway.baseUrl;
@@ -117,11 +125,27 @@ for (const uid of studyUids) {
   }
 }
 
-// 6. Where to look.
+// 6. The FHIR report: the DiagnosticReport (preliminary, served under /fhir; no EHR is configured in the demo), its
+// conclusion, and a clinician's sign-off that makes it final.
+say();
+say('6. FHIR R4 report (DiagnosticReport with Observations, ImagingStudy, Patient, Device, Provenance):');
+const auth = { authorization: `Bearer ${demoKey}` };
+for (const uid of studyUids) {
+  const res = await fetch(`${base}/api/studies/${uid}/report`, { headers: auth });
+  if (res.status === 404) continue;
+  const report = (await res.json()) as { status: string; fhir: string; conclusion: string; narrativeProducedBy: string };
+  say(`     GET ${report.fhir} -> ${report.status}, narrative by ${report.narrativeProducedBy}; conclusion:`);
+  for (const line of report.conclusion.split('\n')) say(`       | ${line}`);
+  const signed = (await (await fetch(`${base}/api/studies/${uid}/report/sign`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json()) as { outcome: string; status: string; versionId: number; signer: string };
+  say(`     POST ${base}/api/studies/${uid}/report/sign (API key with scope report:sign) -> ${signed.outcome}: ${signed.status}, version ${signed.versionId}, signed by ${signed.signer}`);
+  say(`     Versions: GET ${report.fhir}/_history`);
+}
+
+// 7. Where to look.
 const qido = `${base}/dicomweb/studies?PatientName=OPHGATE*&includefield=ModalitiesInStudy`;
 const found = (await (await fetch(qido)).json()) as unknown[];
 say();
-say(`6. QIDO-RS ${qido} finds ${found.length} studies.`);
+say(`7. QIDO-RS ${qido} finds ${found.length} studies.`);
 if (keepRunning) {
   say(`   Look further (running until Ctrl-C):`);
   say(`     curl '${base}/dicomweb/studies'   curl '${base}/api/jobs'   curl '${base}/metrics'`);
@@ -136,6 +160,7 @@ if (keepRunning) {
   say(`     curl '${served}/dicomweb/studies/${sample[0]!.studyInstanceUid}/metadata'   # WADO-RS metadata`);
   say(`     curl '${served}/api/jobs'   curl '${served}/metrics'   curl '${served}/readyz'`);
   say(`     curl '${served}/api/studies/${sample[0]!.studyInstanceUid}/findings'`);
+  say(`     curl '${served}/fhir/DiagnosticReport?status=final'   curl '${served}/fhir/metadata'`);
   say(`   Decoded images and lesion masks: ${dir}/derived/ ; stored DICOM files: ${dir}/blobs/ (content-addressed)`);
 }
 

@@ -78,6 +78,15 @@ describe('FHIR report to a real FHIR server', () => {
     expect(dr.conclusion).toMatch(/Right eye/);
     expect(dr.conclusion).toMatch(/Left eye/);
     expect(dr.result!.length).toBeGreaterThan(10);
+    // The rendered report: text, HTML with the key images inline, and each key image (AI lesion overlay) as a PNG.
+    const forms = dr.presentedForm ?? [];
+    expect(forms.map((f) => f.contentType)).toEqual(expect.arrayContaining(['text/plain; charset=utf-8', 'text/html; charset=utf-8', 'image/png']));
+    const html = Buffer.from(forms.find((f) => f.contentType?.startsWith('text/html'))!.data!, 'base64').toString('utf8');
+    expect(html).toMatch(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]{1000,}"/);
+    for (const png of forms.filter((f) => f.contentType === 'image/png')) {
+      expect(Buffer.from(png.data!, 'base64').subarray(1, 4).toString('latin1')).toBe('PNG');
+      expect(png.title).toMatch(/Key image, (right|left) eye/);
+    }
     const patients = await searchAll(fhir, 'Patient', 'identifier=OPHGATE-FIX-0005');
     expect(patients).toHaveLength(1);
     const byPatient = await searchAll(fhir, 'DiagnosticReport', `subject=Patient/${patients[0]!.id}`);

@@ -23,7 +23,7 @@ export function reportRouter(ctx: GatewayContext): Router {
     const s = ctx.store.getStudy(studyParam);
     if (!s) return void res.status(404).json({ error: `no study ${studyParam}` });
     const id = reportResourceId(s.study_uid);
-    const report = ctx.store.fhir.read('DiagnosticReport', id) as DiagnosticReport | undefined;
+    const report = ctx.store.fhir.read('DiagnosticReport', id);
     if (!report) return void res.status(404).json({ error: `study ${s.study_uid} has no report yet` });
     const stage = ctx.store.latestStageResult(s.study_uid, 'report')?.result as Record<string, unknown> | undefined;
     const delivery = ctx.store.latestStageResult(s.study_uid, 'fhir-export');
@@ -51,7 +51,7 @@ export function reportRouter(ctx: GatewayContext): Router {
     const body = signBody.safeParse(req.body ?? {});
     if (!body.success) return void res.status(400).json({ error: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
     const id = reportResourceId(s.study_uid);
-    const current = ctx.store.fhir.read('DiagnosticReport', id) as DiagnosticReport | undefined;
+    const current = ctx.store.fhir.read('DiagnosticReport', id);
     if (!current) return void res.status(404).json({ error: `study ${s.study_uid} has no report to sign yet` });
     // A report still being written (or re-analysed) is not signed under the clinician's name.
     const job = ctx.store.listJobs({ studyUid: s.study_uid, limit: 1 })[0];

@@ -26,7 +26,8 @@ export const fhirExportStage: Stage = {
     const bundle = toTransactionBundle(resources);
     const outcome = await sender.send(bundle, ctx.signal);
     if (!outcome.ok) {
-      const message = `FHIR transaction to ${sender.description} failed${outcome.status ? ` (HTTP ${outcome.status})` : ''}: ${outcome.error}`;
+      // The sender's error already names the server and the HTTP status.
+      const message = `report transaction failed: ${outcome.error}`;
       if (!outcome.retryable) throw new PermanentStageError(message);
       throw new Error(message);
     }

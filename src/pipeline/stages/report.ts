@@ -10,6 +10,8 @@ import type { DiagnosticReport, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { compareWithPrior, summariseStudy, type PriorComparison, type StudySummary } from '../../report/eye-summary.js';
 import { writeNarrative } from '../../report/narrative.js';
+import { keyImagesForStudy } from '../../report/key-image.js';
+import type { KeyImage } from '../../report/fhir/diagnostic-report.js';
 import { buildReportBundle } from '../../report/fhir/bundle.js';
 import { FhirBuildError } from '../../report/fhir/common.js';
 import { imagesOfJob, studyInputOf, StoredFindingError } from '../../report/study-input.js';
@@ -53,6 +55,24 @@ export const reportStage: Stage = {
     const comparison: PriorComparison | undefined = prior ? compareWithPrior(summary, prior.summary) : undefined;
     const narrative = writeNarrative(summary, comparison);
 
+    // Per eye the most telling gradable photograph with its lesions drawn on it, for the rendered report. 640 pixels
+    // wide keeps a two-eye report near 1 MB, carried in the HTML and as its own attachment.
+    // A picture that cannot be made costs the report its picture, not the report.
+    let keyImages: KeyImage[] = [];
+    let keyImageError: string | undefined;
+    try {
+      keyImages = await keyImagesForStudy({
+        images: images.images.map((img, i) => {
+          const instance = ctx.instances.find((x) => x.sop_instance_uid === img.sopInstanceUid)!;
+          return { dicomPath: ctx.store.blobPath(instance), frame: img.frame, laterality: images.studyImages[i]!.laterality, findings: img.findings };
+        }),
+        dataDir: ctx.store.dataDir, decode: (file) => ctx.services.decode(file), maxWidth: 640,
+      });
+    } catch (err) {
+      keyImageError = (err as Error).message;
+      ctx.logger.warn({ error: keyImageError }, 'no key images for the report');
+    }
+
     // Issued = when the findings were made, so a retried stage builds the same resources.
     const issued = new Date(Math.max(...rows.map((r) => r.created_at))).toISOString();
     let resources: Resource[];
@@ -61,6 +81,7 @@ export const reportStage: Stage = {
         study: studyInputOf(ctx.study, series, ctx.instances),
         images: images.images, narrative: narrative.text, narrativeSource: narrative.producedBy, issued,
         ...(comparison && prior ? { comparison: { comparison, priorStudyUid: prior.studyUid } } : {}),
+        ...(keyImages.length ? { keyImages } : {}),
       }, fhirContextOf(ctx.services.config, ctx.services.publicBaseUrl()));
       resources = toLocalResources(bundle);
     } catch (err) {
@@ -78,6 +99,8 @@ export const reportStage: Stage = {
       narrative: { text: narrative.text, producedBy: narrative.producedBy },
       summary,
       ...(comparison && prior ? { comparison, priorStudyUid: prior.studyUid } : {}),
+      keyImages: keyImages.map((k) => ({ eye: k.eye, caption: k.caption, bytes: k.png.length })),
+      ...(keyImageError ? { keyImageError } : {}),
       diagnosticReport: report ? { id: report.id, versionId: report.versionId, outcome: report.outcome } : null,
       ...(Object.keys(notReported).length ? { notReported } : {}),
       resources: saved.map((s) => ({ type: s.resourceType, id: s.id, versionId: s.versionId, outcome: s.outcome })),
@@ -91,7 +114,7 @@ export const reportStage: Stage = {
  */
 function keepSignedStatus(ctx: StageContext, next: Resource): Resource {
   const dr = next as DiagnosticReport;
-  const current = ctx.store.fhir.read('DiagnosticReport', dr.id!) as DiagnosticReport | undefined;
+  const current = ctx.store.fhir.read('DiagnosticReport', dr.id!);
   if (!current || (current.status !== 'final' && current.status !== 'amended')) return dr;
   const content = (r: DiagnosticReport) => JSON.stringify([r.conclusion, r.conclusionCode ?? [], r.result ?? [], r.imagingStudy ?? []]);
   if (content(current) === content(dr)) {

@@ -15,7 +15,7 @@ import type { Bundle, BundleEntry, BundleEntryRequest, Identifier, Resource } fr
 import type { FindingResult } from '../../inference/finding-result.js';
 import { fhirDateTime, stableUuid, str, tokenParam, type FhirContext } from './common.js';
 import { buildDevice, type ModelInfo } from './device.js';
-import { buildDiagnosticReport } from './diagnostic-report.js';
+import { buildDiagnosticReport, type KeyImage } from './diagnostic-report.js';
 import { TAG as STUDY_TAG, buildEndpoint, buildImagingStudy, studyUidOf, type StudyInput } from './imaging-study.js';
 import { buildObservations, type ImageFindings } from './observations.js';
 import { buildPatient } from './patient.js';
@@ -33,6 +33,8 @@ export interface ReportBundleInput {
   issued: string;
   /** The same patient's earlier analysed study, compared per eye (one Observation per eye). */
   comparison?: ComparisonInput;
+  /** Per eye the photograph with the lesion overlay, for the rendered report (src/report/key-image.ts). */
+  keyImages?: KeyImage[];
 }
 
 /** The urn:uuid of the entry of a resource type with this identifier: the same for every send of the study. */
@@ -97,7 +99,8 @@ export function buildReportBundle(input: ReportBundleInput, ctx: FhirContext): B
 
   const findings: FindingResult[] = input.images.flatMap((img) => img.findings);
   const reportEntry = conditionalEntry(buildDiagnosticReport(
-    { studyUid, ...(effective ? { effective } : {}), issued: input.issued, narrative: input.narrative, ...(input.narrativeSource ? { narrativeSource: input.narrativeSource } : {}), findings },
+    { studyUid, ...(effective ? { effective } : {}), issued: input.issued, narrative: input.narrative, ...(input.narrativeSource ? { narrativeSource: input.narrativeSource } : {}), findings,
+      ...(input.keyImages?.length ? { keyImages: input.keyImages } : {}) },
     { patient: refs.patient, imagingStudy: refs.imagingStudy, observations: observationEntries.map((e) => e.fullUrl!) },
   ));
 
