@@ -83,8 +83,9 @@ export function patientNames(study: DicomJson): HumanName[] {
   } else groups = [];
   const out: HumanName[] = [];
   groups.slice(0, 3).forEach((g, i) => {
-    // A group still holding ISO 2022 escape sequences (or other control characters) was not decoded; FHIR strings
-    // must not carry them, and an EHR would show garbage: such a group is left out rather than sent.
+    // The header reader decodes every character set, ISO 2022 code extensions included (src/dicom/charset), so
+    // groups arrive as plain text. Safety net for attributes stored before it did, or built elsewhere: a group still
+    // holding control characters (undecoded escape sequences) is left out rather than sent to the EHR as garbage.
     const name = g === undefined || CONTROL.test(g) ? undefined : humanNameOf(g);
     if (!name) return;
     name.use = 'official';
