@@ -250,8 +250,8 @@ describe('Subscriptions Backport (R4): POST /fhir-notify', () => {
     await refused(backportNotification({ contentType: FHIR_JSON, body: body(imagingStudy()) }, deps), 400, /expected a Bundle/);
     await refused(backportNotification({ contentType: FHIR_JSON, body: body({ ...notificationBundle('handshake'), type: 'transaction' }) }, deps), 400, /Bundle of type history/);
     await refused(backportNotification({ contentType: FHIR_JSON, body: body({ resourceType: 'Bundle', type: 'history', entry: [{ resource: { resourceType: 'Patient' } }] }) }, deps), 400, /Parameters/);
-    const noType = notificationBundle('handshake');
-    (noType.entry[0]!.resource as { parameter: Array<{ name: string }> }).parameter = (noType.entry[0]!.resource as { parameter: Array<{ name: string }> }).parameter.filter((p) => p.name !== 'type');
+    const status = statusParameters('handshake');
+    const noType = { resourceType: 'Bundle', type: 'history', entry: [{ resource: { ...status, parameter: status.parameter.filter((p) => p.name !== 'type') } }] };
     await refused(backportNotification({ contentType: FHIR_JSON, body: body(noType) }, deps), 400, /no "type" parameter/);
     await refused(backportNotification({ contentType: 'application/fhir+xml', body: Buffer.from('<Bundle/>') }, deps), 415, /application\/fhir\+xml is not supported/);
     await refused(backportNotification({ contentType: FHIR_JSON, body: body(notificationBundle('query-status')) }, deps), 422, /answers a status query/);
