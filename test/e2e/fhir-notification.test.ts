@@ -1,7 +1,9 @@
 // End to end, the FHIR listener: a real Orthanc (Debian package, DICOMweb plugin) holds fixture studies; OphGate
 // (`ophgate serve` in a child process) is told about them by FHIR notifications in each accepted form (R4
 // rest-hook PUT, Subscriptions Backport full-resource and id-only, the last read back from a real FHIR server),
-// retrieves every instance from Orthanc by WADO-RS, assembles the study and queues its pipeline job. A notification naming an unconfigured DICOMweb
+// retrieves every instance from Orthanc by WADO-RS, assembles the study and queues its pipeline job, which runs
+// OphGate's own models (models/; the tiny test models' labels have no codes, so they make no report) through to
+// the FHIR DiagnosticReport. A notification naming an unconfigured DICOMweb
 // endpoint gets 422 and Orthanc never sees a request for that study (Orthanc's Lua request filter logs every
 // HTTP request it receives). Everything runs inside a private network namespace, because Orthanc binds all
 // addresses.
@@ -183,7 +185,7 @@ describe.skipIf(Boolean(skipReason))('FHIR notifications: OphGate retrieves the 
         OPHGATE_SOURCES__FHIR: JSON.stringify({ ehr: { url: fhir.baseUrl } }),
         OPHGATE_DIMSE__ENABLED: 'false', OPHGATE_ASSEMBLY__SETTLE_SECONDS: '30',
         OPHGATE_PIPELINE__POLL_MILLISECONDS: '100', OPHGATE_PIPELINE__BACKOFF_SECONDS: '0.5', OPHGATE_PIPELINE__MAX_ATTEMPTS: '3',
-        OPHGATE_INFERENCE__MODELS_DIR: 'test/inference/models', OPHGATE_INFERENCE__EXECUTION_PROVIDER: 'cpu', OPHGATE_LOG__LEVEL: 'debug',
+        OPHGATE_INFERENCE__MODELS_DIR: 'models', OPHGATE_INFERENCE__EXECUTION_PROVIDER: 'cpu', OPHGATE_LOG__LEVEL: 'debug',
       },
     });
   }, 90_000);
@@ -273,6 +275,23 @@ describe.skipIf(Boolean(skipReason))('FHIR notifications: OphGate retrieves the 
       expect(study.jobs.length, `pipeline job for ${uid}${diagnostics()}`).toBe(1);
     }, 45_000);
   }
+
+  it('a study a Subscription notification named goes through the pipeline to its FHIR report', async () => {
+    const deadline = Date.now() + 60_000;
+    let jobs: Array<{ state: string; stage: string | null; lastError: string | null }> = [];
+    for (;;) {
+      jobs = (await api<{ jobs: typeof jobs }>(`/api/studies/${idOnly}`)).jobs;
+      if (jobs.every((j) => j.state === 'done' || j.state === 'dead')) break;
+      if (Date.now() > deadline) throw new Error(`job not finished after 60 s: ${JSON.stringify(jobs)}${diagnostics()}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(jobs.map((j) => j.state), JSON.stringify(jobs)).toEqual(['done']);
+    const studies = await api<{ total: number; entry?: Array<{ resource: { id: string } }> }>(`/fhir/ImagingStudy?identifier=${encodeURIComponent(`urn:dicom:uid|urn:oid:${idOnly}`)}`);
+    expect(studies.total, `the study's ImagingStudy under /fhir${diagnostics()}`).toBe(1);
+    const reports = await api<{ total: number; entry?: Array<{ resource: { resourceType: string; status: string; imagingStudy?: Array<{ reference: string }> } }> }>(`/fhir/DiagnosticReport?study=ImagingStudy/${studies.entry![0]!.resource.id}`);
+    expect(reports.total).toBe(1);
+    expect(reports.entry![0]!.resource).toMatchObject({ resourceType: 'DiagnosticReport', status: 'preliminary' });
+  }, 75_000);
 
   it('the id-only notification was read from the notifying server, and nothing else was fetched', async () => {
     await new Promise((r) => setTimeout(r, 200)); // the server prints its requests every 50 ms
