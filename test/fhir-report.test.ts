@@ -159,24 +159,45 @@ describe('FHIR report to a real FHIR server', () => {
     const history = (await (await fetch(`${view.fhir}/_history`)).json()) as Bundle;
     const statuses = (history.entry ?? []).map((e) => (e.resource as DiagnosticReport).status).sort();
     expect(statuses).toEqual(['amended', 'final', 'preliminary']);
-  }, 240_000);
+
+    // A late photograph re-opens the signed study: the re-analysis changes the report, which is then amended
+    // without a signer (nobody signed the new text) until a clinician signs again.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ophgate-late-'));
+    try {
+      const late = path.join(dir, 'late.dcm');
+      restudy(path.join(FIXTURES_DIR, 'op-jpeg-baseline-idrid57-R.dcm'), late, 'OPHGATE-FIX-0005', '20240311', 'late', studyUid);
+      const t3 = Date.now();
+      await ingestFile(tg, late);
+      await waitFor('re-analysis finished', () => store.listJobs({ studyUid }).find((j) => j.study_version === 2 && (j.state === 'done' || j.state === 'dead')), 120_000);
+      await jobDone(tg, studyUid, t3);
+      const reanalysed = (await searchAll(fhir, 'DiagnosticReport')) as DiagnosticReport[];
+      expect(reanalysed).toHaveLength(1);
+      expect(reanalysed[0]!.status).toBe('amended');
+      expect(reanalysed[0]!.resultsInterpreter ?? []).toEqual([]);
+      expect(reanalysed[0]!.conclusion).toMatch(/Right eye \((1 of )?2 photographs/);
+      const again = await sign(SIGNER_KEY);
+      expect(await again.json()).toMatchObject({ outcome: 'amended', status: 'amended', signer: 'Dr Ada Grader' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
 
 /** A copy of a fixture as another study of a chosen patient on a chosen date (pydicom writes it). */
-function restudy(src: string, out: string, patientId: string, date: string, tag: string): void {
+function restudy(src: string, out: string, patientId: string, date: string, tag: string, studyUid = ''): void {
   const code = `
 import sys, pydicom
 from pydicom.uid import generate_uid
 ds = pydicom.dcmread(sys.argv[1])
 ds.PatientID = sys.argv[3]; ds.PatientName = 'OPHGATE^PRIOR^TEST'
 ds.StudyDate = sys.argv[4]; ds.SeriesDate = sys.argv[4]; ds.ContentDate = sys.argv[4]
-ds.StudyInstanceUID = generate_uid(entropy_srcs=[sys.argv[5], 'study'])
+ds.StudyInstanceUID = sys.argv[6] or generate_uid(entropy_srcs=[sys.argv[5], 'study'])
 ds.SeriesInstanceUID = generate_uid(entropy_srcs=[sys.argv[5], 'series'])
 ds.SOPInstanceUID = generate_uid(entropy_srcs=[sys.argv[5], 'sop'])
 ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 ds.save_as(sys.argv[2], write_like_original=False)
 `;
-  const r = spawnSync(PYTHON, ['-c', code, src, out, patientId, date, tag], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', code, src, out, patientId, date, tag, studyUid], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`pydicom could not rewrite ${src}: ${r.stderr}`);
 }
 
