@@ -9,6 +9,7 @@ import { decodeTextValues } from '../../src/dicom/charset/text-values.js';
 import { DEFINED_TERMS } from '../../src/dicom/charset/defined-terms.js';
 import { STUDY_LEVEL_TAGS } from '../../src/dicom/attribute-levels.js';
 import type { DicomJson } from '../../src/dicom/json-model.js';
+import { pnMatches } from '../../src/http/dicomweb/qido-query.js';
 import { CHARSET_DIR, pydicomAvailable, pydicomReference, type ReferenceFile } from './charset-reference.js';
 
 const ESC = 0x1b;
@@ -217,6 +218,13 @@ describe('real files in every character set decode as pydicom decodes them', () 
       for (const e of Object.values(ours)) for (const v of e.values) expect(JSON.stringify(v)).not.toMatch(CONTROL);
     });
   }
+
+  it('QIDO-RS PN matching finds each decoded group of an ISO 2022 name (chrH32)', async () => {
+    const full = path.join(CHARSET_DIR, 'pydicom__chrH32.dcm');
+    const value = JSON.stringify((await readInstanceHeader(full, statSync(full).size)).attributes['00100010']?.Value);
+    for (const pattern of ['ﾔﾏﾀﾞ*', '山田^太郎', '山田*', 'やまだ^たろう', '*たろう']) expect(pnMatches(value, pattern)).toBe(1);
+    expect(pnMatches(value, '山本*')).toBe(0);
+  });
 
   it('covers the ISO 2022 files that used to keep their escape sequences', () => {
     for (const f of ['pydicom__chrH32.dcm', 'pydicom__chrJapMulti.dcm', 'pydicom__chrKoreanMulti.dcm']) expect(files).toContain(f);
