@@ -16,7 +16,8 @@ import sharp from 'sharp';
 import { readInstanceHeader } from '../../dicom/part10-header.js';
 import type { DicomJson } from '../../dicom/json-model.js';
 import { deriveUid } from '../../dicom/uid.js';
-import { findingResultSchema, type FindingResult } from '../../inference/finding-result.js';
+import type { FindingResult } from '../../inference/finding-result.js';
+import { parseStoredFinding, StoredFindingError } from '../../report/study-input.js';
 import { newInstanceOf } from '../../ingest/accept-instance.js';
 import { buildDicomResults, type ResultImage, type WrittenResult } from '../../report/dicom-results.js';
 import type { FindingRow, ResultRow } from '../../store/rows.js';
@@ -79,9 +80,12 @@ function byImageFrame(rows: FindingRow[]): FindingRow[][] {
 }
 
 function parseFinding(r: FindingRow): FindingResult {
-  const parsed = findingResultSchema.safeParse(r.result);
-  if (!parsed.success) throw new PermanentStageError(`stored finding of ${r.sop_instance_uid} frame ${r.frame} (${r.model_name}) is not valid: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  try {
+    return parseStoredFinding(r);
+  } catch (err) {
+    if (err instanceof StoredFindingError) throw new PermanentStageError(err.message);
+    throw err;
+  }
 }
 
 /**
