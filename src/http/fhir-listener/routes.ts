@@ -1,5 +1,5 @@
 // The FHIR listener, mounted at /fhir-notify: where FHIR servers deliver R4 rest-hook notifications about an
-// ImagingStudy (docs/conformance.md, "FHIR notifications (listener)").
+// ImagingStudy (docs/conformance.md section 9, FHIR notifications).
 //   PUT  /fhir-notify/ImagingStudy/{id}   classic R4 rest-hook with payload (the ImagingStudy is the body)
 //   POST /fhir-notify                     Subscriptions R5 Backport IG notification Bundle (R4 form)
 // A notification naming a study to retrieve gets 202 once its fetch task is durably recorded; the task is run by
