@@ -12,19 +12,9 @@ import { toLocalResources } from '../src/report/fhir/local-resources.js';
 import { OPHGATE_VERSION } from '../src/version.js';
 import { validate } from './report/fhir/validator.js';
 import { STUDY_UID, bundleInput, ctx, studyJson } from './report/fhir/study.js';
+import { references } from './report/fhir/references.js';
 
 const OTHER_STUDY = '1.2.826.0.1.3680043.8.498.2002';
-
-function references(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => references(n, out));
-  else if (node && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'reference' && typeof v === 'string') out.push(v);
-      else references(v, out);
-    }
-  }
-  return out;
-}
 
 let tg: TestGateway;
 let fhir: string;

@@ -4,18 +4,9 @@ import { buildReportBundle } from '../../../src/report/fhir/bundle.js';
 import { classifierFinding } from '../../sr/samples.js';
 import { readDefinition, validate } from './validator.js';
 import { STUDY_UID, bundleInput, ctx } from './study.js';
+import { references } from './references.js';
 
 /** Every "reference" string anywhere in a resource. */
-function references(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => references(n, out));
-  else if (node && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'reference' && typeof v === 'string') out.push(v);
-      else references(v, out);
-    }
-  }
-  return out;
-}
 
 /** Every Coding (an object with system and code) anywhere in a resource. */
 function codings(node: unknown, out: Array<{ system: string; code: string; display?: string }> = []) {

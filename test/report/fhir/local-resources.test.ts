@@ -4,18 +4,9 @@ import { buildReportBundle, fullUrlOf, requestFor } from '../../../src/report/fh
 import { LocalResourceError, localIdOf, toLocalResources, toTransactionBundle } from '../../../src/report/fhir/local-resources.js';
 import { validate } from './validator.js';
 import { bundleInput, ctx } from './study.js';
+import { references } from './references.js';
 
 /** Every "reference" string anywhere in a resource. */
-function references(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => references(n, out));
-  else if (node && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'reference' && typeof v === 'string') out.push(v);
-      else references(v, out);
-    }
-  }
-  return out;
-}
 
 const sortedEntries = (b: Bundle) => [...(b.entry ?? [])].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
