@@ -89,6 +89,12 @@ export function makeTinyLlama(options: TinyLlamaOptions = {}): LlamaGgufInput {
     // Norm weights at 1 as after initialisation; matrices large enough that greedy decoding has clear winners.
     weights[name] = shape.length === 1 ? new Float32Array(n).fill(1) : gaussian(next, n, name === 'token_embd.weight' ? 1 : 0.15);
   }
+  // Zero output rows give the control tokens a logit of 0 while some random logit is always higher, so greedy
+  // decoding never ends the answer: tests get exactly maxTokens tokens whatever the prompt.
+  const output = weights['output.weight']!;
+  entries.forEach((e, id) => {
+    if (e.type === 'control' || e.type === 'unknown') output.fill(0, id * config.nEmbd, (id + 1) * config.nEmbd);
+  });
   return {
     config,
     tokenizer: {
