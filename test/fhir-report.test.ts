@@ -230,7 +230,7 @@ describe('prior comparison', () => {
       // The Observations say it too: one comparison Observation, for the left eye, in the report on the server.
       const comparisons = (await searchAll(fhir, 'Observation', `identifier=${encodeURIComponent(`urn:ophgate:fhir:observation|${b}/comparison/L`)}`)) as Observation[];
       expect(comparisons).toHaveLength(1);
-      expect(comparisons[0]!.code.coding?.[0]?.code).toBe('PRIOR-COMPARISON');
+      expect(comparisons[0]!.code.coding?.[0]).toMatchObject({ system: 'http://loinc.org', code: '18834-2' });
       expect(comparisons[0]!.bodySite?.coding?.[0]?.display).toMatch(/left eye/i);
       expect(second.conclusion).toContain(comparisons[0]!.valueString!);
       expect(comparisons[0]!.note?.[0]?.text).toContain(a);
