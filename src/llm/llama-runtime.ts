@@ -75,8 +75,13 @@ export interface LlmRuntime {
   readonly modelPath: string;
   /** The wrapper node-llama-cpp uses, e.g. "ChatML". */
   readonly chatWrapperName: string;
-  /** 'cuda' | 'vulkan' | 'metal' | false (CPU). */
+  /** The llama.cpp build in use: 'cuda' | 'vulkan' | 'metal' | false (CPU). */
   readonly gpu: string | false;
+  /**
+   * GPU devices that build found. Empty with gpu 'vulkan' means Vulkan loaded without a device (Mesa's ICDs on a
+   * machine with no GPU) and everything runs on the CPU.
+   */
+  readonly gpuDevices: readonly string[];
   readonly threads: number;
   readonly contextSize: number;
   /** For callers that need node-llama-cpp directly (grammars, inspection). */
@@ -142,7 +147,8 @@ export async function loadLlmRuntime(options: LlmRuntimeOptions): Promise<LlmRun
   const probe = new LlamaChatSession({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
   const resolvedWrapper = probe.chatWrapper;
   probe.dispose({ disposeSequence: false });
-  return new Runtime(options, llama, model, context, sequence, resolvedWrapper, explicitThreads ?? llama.maxThreads);
+  const gpuDevices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
+  return new Runtime(options, llama, model, context, sequence, resolvedWrapper, explicitThreads ?? llama.maxThreads, gpuDevices);
 }
 
 class Runtime implements LlmRuntime {
@@ -160,6 +166,7 @@ class Runtime implements LlmRuntime {
     private readonly sequence: LlamaContextSequence,
     private readonly chatWrapper: LlamaChatSessionType['chatWrapper'],
     readonly threads: number,
+    readonly gpuDevices: readonly string[],
   ) {
     this.chatWrapperName = chatWrapper.wrapperName ?? chatWrapper.constructor.name;
     this.gpu = llama.gpu;

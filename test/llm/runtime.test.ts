@@ -112,6 +112,17 @@ describe('node-llama-cpp loads the GGUF written by the project writer', () => {
     }
   });
 
+  it("loads with gpu 'auto' too (a GPU build where one works, else the CPU) and generates", async () => {
+    const rt = await loadLlmRuntime({ modelPath, gpu: 'auto', threads: 1, contextSize: 512 });
+    try {
+      const g = await rt.generate(ask, { temperature: 0, maxTokens: 4, timeoutMs: 60_000 });
+      expect(g.completionTokens).toBe(4);
+      console.log(`[llm] gpu 'auto' chose ${rt.gpu} with devices ${JSON.stringify(rt.gpuDevices)}`);
+    } finally {
+      await rt.dispose();
+    }
+  });
+
   it('streams the text it returns', async () => {
     let streamed = '';
     const g = await rt2.generate(ask, { temperature: 0, maxTokens: 12, timeoutMs: 30_000, onTextChunk: (t) => (streamed += t) });

@@ -7,6 +7,8 @@ import { byteFallbackTokens, type VocabEntry } from './vocab.js';
 export interface TinyLlamaOptions {
   seed?: number;
   weightType?: 'F32' | 'Q8_0';
+  /** Larger random models for benchmarks (bench/llm-threads.ts); the vocabulary stays the tiny one. */
+  config?: Partial<Omit<LlamaConfig, 'nVocab'>>;
 }
 
 /** mulberry32: small, seedable, and identical on every platform. */
@@ -81,6 +83,7 @@ export function makeTinyLlama(options: TinyLlamaOptions = {}): LlamaGgufInput {
     contextLength: 512,
     ropeTheta: 10000,
     rmsEps: 1e-5,
+    ...options.config,
   };
   const next = rng(options.seed ?? TINY_LLAMA_SEED);
   const weights: Record<string, Float32Array> = {};
