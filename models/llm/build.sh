@@ -1,0 +1,33 @@
+#!/bin/sh
+# Rebuilds OphGate's chat model from the seed: cases -> corpus -> tokenizer -> training -> export -> GGUF.
+# Run from anywhere; takes at most about 90 minutes on 2 CPU cores with the defaults (see README.md).
+# Safe to re-run after an interruption: training resumes from runs/<name>/last.pt.
+#   models/llm/build.sh                       # the bundled model: small, 80 training minutes, CPU
+#   SIZE=base DEVICE=cuda MINUTES=30 THREADS=8 RUN=base-cuda models/llm/build.sh
+#   STEPS=1234 models/llm/build.sh            # reproduce a run's schedule exactly (plannedSteps of its metrics.json)
+set -eu
+cd "$(dirname "$0")/../.."
+PY=/usr/bin/python3
+SEED=${SEED:-6}
+CASES=${CASES:-4000}
+VOCAB=${VOCAB:-2000}
+SIZE=${SIZE:-small}
+DEVICE=${DEVICE:-cpu}
+THREADS=${THREADS:-2}
+MINUTES=${MINUTES:-80}
+RUN=${RUN:-default}
+OUT=${OUT:-models/llm/ophgate-chat.gguf}
+D=models/llm/data
+R=models/llm/runs/$RUN
+
+mkdir -p "$D" "$R"
+npx tsx scripts/llm-sample-cases.ts --n "$CASES" --seed "$SEED" --out "$D/cases.jsonl"
+$PY models/llm/corpus.py --cases "$D/cases.jsonl" --out "$D" --seed "$SEED"
+$PY models/llm/tokenizer.py --corpus "$D" --out models/llm/tokenizer --vocab-size "$VOCAB"
+$PY models/llm/train.py --data "$D" --tokenizer models/llm/tokenizer --run-dir "$R" --size "$SIZE" \
+  --device "$DEVICE" --threads "$THREADS" --minutes "$MINUTES" --seed "$SEED" --resume ${STEPS:+--steps "$STEPS"}
+$PY models/llm/export.py --checkpoint "$R/final.pt" --tokenizer models/llm/tokenizer --out "$R/export" --metrics "$R/metrics.json"
+npx tsx scripts/llm-write-gguf.ts "$R/export" "$OUT"
+cp "$R/metrics.json" "${OUT%.gguf}.metrics.json"
+cp "$D/corpus-stats.json" models/llm/tokenizer/corpus-stats.json
+echo "built $OUT"
