@@ -30,4 +30,5 @@ $PY models/llm/export.py --checkpoint "$R/final.pt" --tokenizer models/llm/token
 npx tsx scripts/llm-write-gguf.ts "$R/export" "$OUT"
 cp "$R/metrics.json" "${OUT%.gguf}.metrics.json"
 cp "$D/corpus-stats.json" models/llm/tokenizer/corpus-stats.json
+if [ "$OUT" = models/llm/ophgate-chat.gguf ]; then $PY models/llm/model_card.py; fi
 echo "built $OUT"

@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 import export as export_mod  # noqa: E402
+import model_card  # noqa: E402
 import train as train_mod  # noqa: E402
 from chat_format import IM_END, IM_START, render_chat, render_segments  # noqa: E402
 from model import Llama, config_for, expected_shapes  # noqa: E402
@@ -260,6 +261,15 @@ class TrainingTest(unittest.TestCase):
         ck = torch.load(run / "final.pt")
         self.assertTrue(torch.equal(torch.from_numpy(tensors["blk.1.ffn_down.weight"].copy()), ck["model"]["blocks.1.ffn_down.weight"]))
         self.assertEqual(cfg["parameters"], m["parameters"])
+        # The model card is written from the same metrics, and says it is not for clinical use.
+        (run / "metrics.json").replace(run / "ophgate-chat.metrics.json")
+        card = f.tmp / "CARD.md"
+        model_card.main(["--metrics", str(run / "ophgate-chat.metrics.json"), "--gguf", str(f.tmp / "none.gguf"), "--out", str(card)])
+        text = card.read_text()
+        self.assertIn(f"{m['parameters']:,} parameters", text)
+        self.assertIn(f"{m['tokensSeen']:,} tokens seen", text)
+        self.assertIn("Not for clinical use", text)
+        self.assertIn("Not yet evaluated", text)
 
 
 @unittest.skipUnless(HAVE_NODE_LLAMA, "node-llama-cpp or npx missing: the llama.cpp comparison is skipped")
