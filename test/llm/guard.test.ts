@@ -327,6 +327,14 @@ describe('grounding guard: hand-written text', () => {
     ['Your right eye shows moderate diabetic retinopathy, so an eye specialist should see you routinely.', []],
     ['Diabetic retinopathy can cause bleeding inside the eye; people with diabetes usually have yearly screening.', []],
     ['The left eye was not assessed for diabetic retinopathy.', []],
+    ['R: moderate NPDR. L: ungradable.', []],
+    ['RE: DR grade: 2.', []],
+    ['The right eye and the left eye show glaucoma.', ['invented-finding']],
+    ['Both the right and left eyes have microaneurysms.', ['invented-finding']],
+    ['There is a retinal vein occlusion in the right eye.', ['invented-finding']],
+    ['No retinal detachment is seen in the right eye.', []],
+    ['New vessels at the disc in the right eye.', ['wrong-grade']],
+    ['The right eye has CSME.', ['invented-finding']],
   ];
   it.each(cases)('%s', (text, expected) => {
     expect([...new Set(kinds(text, s, false))].sort()).toEqual([...expected].sort());

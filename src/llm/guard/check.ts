@@ -109,6 +109,7 @@ class Facts {
       case 'maculopathy': return (e.dmeRisk?.grade ?? 0) >= 1;
       case 'optic-disc': return e.disc.disc;
       case 'optic-cup': return e.disc.cup;
+      case 'unreportable': return false;
       default: return !!this.label(e, entity);
     }
   }

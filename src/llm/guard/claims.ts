@@ -112,7 +112,7 @@ function numberAt(s: string): number | undefined {
 function paragraphClaims(p: string, scopeBase: number): Claim[] {
   const spans = sentenceSpans(p);
   const sentenceOf = (pos: number) => Math.max(0, spans.findIndex(([s, e]) => pos >= s && pos < e));
-  const tokens: Work[] = scan(p).map((t) => ({
+  const tokens: Work[] = mergeEyes(p, scan(p)).map((t) => ({
     ...t, sentence: sentenceOf(t.start), negated: false, neutral: false, dropped: false, consumed: false, scope: -1, percents: [],
   }));
 
@@ -247,6 +247,18 @@ function paragraphClaims(p: string, scopeBase: number): Claim[] {
     }
   }
   return claims;
+}
+
+/** "the right eye and the left eye": one mention of both. */
+function mergeEyes(p: string, tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (const t of tokens) {
+    const prev = out[out.length - 1];
+    if (prev && prev.kind.t === 'eye' && t.kind.t === 'eye' && !prev.kind.negates && /^\s*(?:and|&|as\s+well\s+as)\s+(?:the\s+)?$/i.test(p.slice(prev.end, t.start))) {
+      out[out.length - 1] = { start: prev.start, end: t.end, text: p.slice(prev.start, t.end), kind: { t: 'eye', eyes: [...new Set([...prev.kind.eyes, ...t.kind.eyes])] } };
+    } else out.push(t);
+  }
+  return out;
 }
 
 const strip = ({ value, bound }: Percent & { at: number }): Percent => ({ value, bound });

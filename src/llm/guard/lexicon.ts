@@ -16,7 +16,9 @@ export type Entity =
   | 'hypertensive-retinopathy' | 'pathological-myopia' | 'other-abnormality'
   /** Diabetic macular oedema / maculopathy: DME risk 1 or more. */
   | 'maculopathy'
-  | 'optic-disc' | 'optic-cup';
+  | 'optic-disc' | 'optic-cup'
+  /** A condition none of OphGate's models reports (retinal detachment, vein occlusion, papilloedema, ...). */
+  | 'unreportable';
 
 export const LESION_ENTITIES = ['microaneurysm', 'haemorrhage', 'hard-exudate', 'soft-exudate'] as const;
 export const LABEL_ENTITIES = [
@@ -66,10 +68,12 @@ export const LEXICON: Entry[] = [
   // ---- eyes ----
   fixed(String.raw`\bright(?:[\s-]+(?:eye|fundus|retina))\b|\bright\b(?=\s*:)`, I, { t: 'eye', eyes: ['R'] }),
   fixed(String.raw`\bleft(?:[\s-]+(?:eye|fundus|retina))\b|\bleft\b(?=\s*:)`, I, { t: 'eye', eyes: ['L'] }),
+  fixed(String.raw`\b(?:R|RE)\b(?=\s*:)`, CS, { t: 'eye', eyes: ['R'] }),
+  fixed(String.raw`\b(?:L|LE)\b(?=\s*:)`, CS, { t: 'eye', eyes: ['L'] }),
   fixed(String.raw`\bOD\b`, CS, { t: 'eye', eyes: ['R'] }),
   fixed(String.raw`\bOS\b`, CS, { t: 'eye', eyes: ['L'] }),
   fixed(String.raw`\bOU\b`, CS, { t: 'eye', eyes: ['R', 'L'] }),
-  fixed(String.raw`\b(?:both|either|each)\s+(?:eyes?|fundi)\b|\bbilateral(?:ly)?\b|\b(?:right\s+and\s+left|left\s+and\s+right)\s+eyes\b`, I, { t: 'eye', eyes: ['R', 'L'] }),
+  fixed(String.raw`\b(?:both|either|each)\s+(?:eyes?|fundi)\b|\bbilateral(?:ly)?\b|\b(?:right\s+and\s+(?:the\s+)?left|left\s+and\s+(?:the\s+)?right)\s+(?:eyes?|fundi)\b`, I, { t: 'eye', eyes: ['R', 'L'] }),
   fixed(String.raw`\bneither\s+eye\b`, I, { t: 'eye', eyes: ['R', 'L'], negates: true }),
   fixed(String.raw`\b(?:the\s+)?eye\s+whose\s+side\s+is\s+not\s+stated\b|\beye\s+not\s+stated\b|\bunstated\s+eye\b|\beye\s+of\s+unknown\s+(?:side|laterality)\b|\bunknown\s+eye\b`, I, { t: 'eye', eyes: ['unknown'] }),
 
@@ -85,12 +89,12 @@ export const LEXICON: Entry[] = [
     (m) => ({ t: 'grade', grades: [0, 1, 2, 3, 4].filter((g) => g >= Number(m[1])) })),
   e(String.raw`\b(mild|moderate|severe)\s+(?:non[-\s]?proliferative\s+${DRW}|NPDR|${DRW})\s+or\s+worse\b`, I,
     (m) => ({ t: 'grade', grades: [0, 1, 2, 3, 4].filter((g) => g >= SEVERITY[m[1]!.toLowerCase()]!) })),
-  e(String.raw`\b(?:DR\s+|retinopathy\s+)?grade\s+([0-4])(?:\s+${DRW})?\b`, I, (m) => ({ t: 'grade', grades: [Number(m[1])] })),
+  e(String.raw`\b(?:DR\s+|retinopathy\s+)?grade\s*:?\s*([0-4])(?:\s+${DRW})?\b`, I, (m) => ({ t: 'grade', grades: [Number(m[1])] })),
   fixed(String.raw`\bDR\s+grade\b`, I, { t: 'neutral' }),
   e(String.raw`\bR([0-3])[AS]?\b`, CS, (m) => ({ t: 'grade', grades: NHS_R[m[1]!]! })),
 
   // ---- DME risk / maculopathy ----
-  e(String.raw`\bDME\s+risk(?:\s+grade)?\s+([0-2])(?:\s*:\s*(?:no\s+(?:apparent\s+)?hard\s+exudates|${FAR}|${NEAR}))?`, I,
+  e(String.raw`\bDME\s+risk(?:\s+grade)?\s*:?\s*([0-2])(?:\s*:\s*(?:no\s+(?:apparent\s+)?hard\s+exudates|${FAR}|${NEAR}))?`, I,
     (m) => ({ t: 'dme', grades: [Number(m[1])] })),
   fixed(FAR, I, { t: 'dme', grades: [1] }),
   fixed(NEAR, I, { t: 'dme', grades: [2] }),
@@ -99,7 +103,7 @@ export const LEXICON: Entry[] = [
   e(String.raw`\bM([01])\b`, CS, (m) => ({ t: 'dme', grades: m[1] === '0' ? [0] : [1, 2] })),
   fixed(String.raw`\bDME\s+risk(?:\s+grade)?\b`, I, { t: 'neutral' }),
   fixed(String.raw`\b(?:clinically\s+significant\s+)?(?:diabetic\s+)?macular\s+o?edema\b|\b(?:diabetic\s+)?maculopathy\b`, I, { t: 'finding', entity: 'maculopathy' }),
-  fixed(String.raw`\bDM[EO]\b`, CS, { t: 'finding', entity: 'maculopathy' }),
+  fixed(String.raw`\b(?:DM[EO]|CSM[EO])\b`, CS, { t: 'finding', entity: 'maculopathy' }),
 
   // ---- referable ----
   fixed(String.raw`\bprobability\s+of\s+referable\s+(?:diabetic\s+)?(?:retinopathy|DR)(?:\s*\((?:DR\s+)?grade\s+2\s+or\s+worse\))?`, I, { t: 'subject', subject: 'referable-probability' }),
@@ -118,10 +122,17 @@ export const LEXICON: Entry[] = [
   fixed(String.raw`\bpatholog(?:ical|ic)\s+myopia\b|\bdegenerative\s+myopia\b|\bmyopic\s+(?:maculopathy|degeneration)\b|\bhigh\s+myopia(?:\s+with\s+fundus\s+changes)?\b`, I, { t: 'finding', entity: 'pathological-myopia' }),
   fixed(String.raw`\bother\s+(?:disease\s+or\s+)?abnormality\b|\bother\s+fundus\s+(?:finding|abnormality)\b|\bODIR\s+other\b`, I, { t: 'finding', entity: 'other-abnormality' }),
 
+  // ---- signs that mean a grade ----
+  fixed(String.raw`\bneovasculari[sz]ation\b(?!\s+of\s+the\s+macula)|\bnew\s+vessels\b|\bNV[DE]\b|\bpre-?retinal\s+ha?emorrhages?\b|\bvitreous\s+ha?emorrhages?\b`, I, { t: 'grade', grades: [4] }),
+  fixed(String.raw`\bIRMA\b|\bintraretinal\s+microvascular\s+abnormalit(?:y|ies)\b|\bvenous\s+beading\b`, I, { t: 'grade', grades: [3, 4] }),
+
+  // ---- conditions OphGate's models never report: naming one as present is never grounded ----
+  fixed(String.raw`\bretinal\s+detachment\b|\bdetached\s+retina\b|\b(?:central\s+|branch\s+)?retinal\s+(?:vein|artery)\s+occlusion\b|\b[CB]R[VA]O\b|\bvein\s+occlusion\b|\bpapill?o?edema\b|\bpapilloedema\b|\boptic\s+neuritis\b|\bdrusen\b|\bmacular\s+hole\b|\bepiretinal\s+membrane\b|\bretinitis\s+pigmentosa\b|\bchoroidal\s+(?:naevus|nevus|melanoma|neovascular\w*)\b|\bmelanoma\b|\blaser\s+scars?\b|\buveitis\b|\bvasculitis\b|\bretinoblastoma\b|\bcytomegalovirus\s+retinitis\b|\btoxoplasm\w*\b`, I, { t: 'finding', entity: 'unreportable' }),
+
   // ---- lesions (the segmenter's channels) ----
   fixed(String.raw`\b(?:retinal\s+)?micro-?aneurysms?\b|\bred\s+dots\b`, I, { t: 'finding', entity: 'microaneurysm' }),
   fixed(String.raw`\bMAs?\b`, CS, { t: 'finding', entity: 'microaneurysm' }),
-  fixed(String.raw`\b(?:(?:dot[-\s]and[-\s]blot|dot|blot|flame(?:[-\s]shaped)?|retinal|intraretinal|pre-?retinal|vitreous)\s+)?ha?emorrhages?\b|\bbleeding\s+in\s+the\s+retina\b`, I, { t: 'finding', entity: 'haemorrhage' }),
+  fixed(String.raw`\b(?:(?:dot[-\s]and[-\s]blot|dot|blot|flame(?:[-\s]shaped)?|retinal|intraretinal)\s+)?ha?emorrhages?\b|\bbleeding\s+in\s+the\s+retina\b`, I, { t: 'finding', entity: 'haemorrhage' }),
   fixed(String.raw`\b(?:hard|lipid)\s+exudates?\b|\byellow\s+deposits\b`, I, { t: 'finding', entity: 'hard-exudate' }),
   fixed(String.raw`\bEX\b`, CS, { t: 'finding', entity: 'hard-exudate' }),
   fixed(String.raw`\bsoft\s+exudates?\b|\bcotton[-\s]wool\s+spots?\b`, I, { t: 'finding', entity: 'soft-exudate' }),
@@ -160,7 +171,7 @@ export const LEXICON: Entry[] = [
 ];
 
 /** Clauses that speak about a condition in general, not about this case. */
-export const GENERIC = /\b(?:screening\s+programmes?|in\s+general|generally|typically|usually|people\s+with|patients\s+with|can\s+(?:cause|lead)|may\s+(?:cause|lead)|is\s+treated|are\s+treated|means\s+that|is\s+the\s+(?:lowest|highest|mildest|most\s+severe)|OphGate\s+(?:also\s+)?(?:uses|flags|calls|reports|grades|counts)|(?:most|many|some)\s+(?:people|cases|patients|cataracts|eyes)|helps?\s+(?:to\s+)?(?:catch|prevent|slow|protect|detect))\b/i;
+export const GENERIC = /\b(?:screening\s+programmes?|in\s+general|generally|typically|usually|people\s+with|patients\s+with|(?:can|may|could)\s+(?:cause|lead|blur|affect|damage|reduce|threaten|progress|develop|occur)|such\s+as|which\s+is\s+why|is\s+where|is\s+treated|are\s+treated|means\s+that|is\s+the\s+(?:lowest|highest|mildest|most\s+severe)|OphGate\s+(?:also\s+)?(?:uses|flags|calls|reports|grades|counts)|(?:most|many|some)\s+(?:people|cases|patients|cataracts|eyes)|helps?\s+(?:to\s+)?(?:catch|prevent|slow|protect|detect))\b/i;
 
 /** Ends a negation's reach. */
 export const NEGATION_BOUNDARY = /[;:.!?]|\b(?:but|although|however|whereas|while|except|though|yet)\b/i;
