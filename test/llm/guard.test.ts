@@ -71,9 +71,31 @@ function lineHoldsFor(x: EyeSummary, y: EyeSummary): boolean {
   return true;
 }
 
+/**
+ * Whether an Impression or Recommendation sentence about eye x, said of eye y instead, states something false of
+ * y (not merely less than the whole truth), judged from the summary the way the narrative words it.
+ */
+function impressionSwapShows(sentence: string, x: EyeSummary, y: EyeSummary, s: StudySummary): boolean {
+  if (x.status !== y.status) return true;
+  if (x.status !== 'gradable') return false;
+  const refers = (e: EyeSummary) => s.reasons.filter((q) => q.eye === e.eye && q.action === 'refer');
+  const same = (a: StudySummary['reasons'][number], b: StudySummary['reasons'][number]) => a.criterion === b.criterion
+    && (a.criterion === 'referable-dr-probability' ? Math.abs(Math.round(a.value * 100) - Math.round(b.value * 100)) <= 1 : a.value === b.value);
+  if (/: referable, |referral to the hospital eye service/i.test(sentence)) {
+    const mine = refers(x);
+    return !refers(y).length || mine.some((q) => !refers(y).some((w) => same(q, w))
+      && !(q.criterion === 'referable-dr-probability' && y.referableDr.probability !== null && Math.abs(Math.round(q.value * 100) - Math.round(y.referableDr.probability * 100)) <= 1));
+  }
+  if (/no DR grade available/.test(sentence)) return y.drGrade !== null;
+  if (/no referable diabetic retinopathy or maculopathy/.test(sentence)) return refers(y).length > 0;
+  if (/below the referral threshold/.test(sentence)) return refers(y).length > 0 || y.drGrade?.grade !== x.drGrade?.grade;
+  return false;
+}
+
 // ---- the seeded errors ----
 
-type Corruption = (s: StudySummary, text: string, r: ReturnType<typeof rng>) => string | null;
+/** The corrupted text, or null when the error cannot be made in this case; `expect` overrides the kind expected. */
+type Corruption = (s: StudySummary, text: string, r: ReturnType<typeof rng>) => string | { text: string; expect: ViolationKind } | null;
 
 const LABEL_NAMES: Record<string, string> = {
   glaucoma: 'glaucoma', cataract: 'cataract', 'age-related-macular-degeneration': 'age-related macular degeneration',
@@ -89,6 +111,24 @@ const CORRUPTIONS: Record<string, { expect: ViolationKind; apply: Corruption }> 
       const to = from === 'R' ? 'L' : 'R';
       if (lineHoldsFor(s.eyes[from], s.eyes[to])) return null;
       return editLine(text, from, (l) => l.replace(HEAD[from], HEAD[to]));
+    },
+  },
+  'swap right/left eye in an impression or recommendation sentence': {
+    expect: 'wrong-eye',
+    apply: (s, text, r) => {
+      const from = r.pick(['R', 'L'] as const);
+      const to = from === 'R' ? 'L' : 'R';
+      const x = s.eyes[from];
+      const y = s.eyes[to];
+      const [, rest] = text.split('\nImpression\n');
+      const sentences = (rest ?? '').split(/\n+/).flatMap((para) => para.split(/(?<=\.) (?=[A-Z])/))
+        .filter((t) => (t.includes(HEAD[from]) || t.includes(NAME[from])) && !t.includes(HEAD[to]) && !t.includes(NAME[to]) && !t.startsWith('The classifier'));
+      if (!sentences.length) return null;
+      const sentence = r.pick(sentences);
+      if (!impressionSwapShows(sentence, x, y, s)) return null;
+      const swapped = text.replace(sentence, sentence.replace(HEAD[from], HEAD[to]).replace(NAME[from], NAME[to]));
+      // A sentence that only denies ("no referable retinopathy or maculopathy") points at no eye: a denied finding.
+      return /: no referable diabetic retinopathy or maculopathy\.$/.test(sentence) && y.status === 'gradable' ? { text: swapped, expect: 'denied-finding' } : swapped;
     },
   },
   'invented disease or lesion': {
@@ -245,11 +285,12 @@ describe('grounding guard on the deterministic narrative', () => {
       const missed: string[] = [];
       CASES.forEach((s, k) => {
         const original = writeNarrative(s).text;
-        const corrupted = apply(s, original, rng(k * 7919 + name.length));
-        if (corrupted === null || corrupted === original) return;
+        const result = apply(s, original, rng(k * 7919 + name.length));
+        const corrupted = typeof result === 'string' ? result : result?.text;
+        if (!corrupted || corrupted === original) return;
         applied += 1;
         const found = kinds(corrupted, s);
-        if (!found.includes(kind)) {
+        if (!found.includes(typeof result === 'string' ? kind : result!.expect)) {
           const changed = corrupted.split('\n').filter((l) => !original.split('\n').includes(l));
           missed.push(`case ${k}: got [${found.join(', ')}]; changed lines:\n${changed.join('\n')}`);
         }
@@ -349,6 +390,27 @@ describe('grounding guard: hand-written text', () => {
       .toEqual(['left eye: ungradable not mentioned', 'right eye: referable status not mentioned']);
     // Dialogue answers need not mention everything.
     expect(checkGrounding('The right eye has moderate NPDR.', s, { coverage: false }).ok).toBe(true);
+  });
+
+  it('a narrative in other words than the deterministic one passes with coverage; its slips do not', () => {
+    const llm = [
+      'Findings',
+      'Right eye: moderate non-proliferative diabetic retinopathy (DR grade 2). Ten microaneurysms and 3 haemorrhages were segmented. Vertical cup-to-disc ratio 0.45. The classifier suggests glaucoma (63%).',
+      'Left eye: ungradable; the photograph was of insufficient quality.',
+      '',
+      'Impression',
+      'Referable diabetic retinopathy in the right eye. The left eye could not be graded and must not be read as normal.',
+      '',
+      'Recommendation',
+      'Routine referral to the hospital eye service for the right eye. Re-image the left eye.',
+    ].join('\n');
+    expect(checkGrounding(llm, s).violations).toEqual([]);
+    const slip = (from: string, to: string) => [...new Set(kinds(llm.replace(from, to), s))];
+    expect(slip('Ten microaneurysms', 'Eleven microaneurysms')).toEqual(['wrong-number']);
+    expect(slip('must not be read as normal', 'is otherwise normal')).toEqual(['ungradable-called-normal']);
+    expect(slip('Routine referral', 'No referral needed')).toEqual(['wrong-urgency']);
+    expect(slip('The classifier suggests glaucoma (63%).', 'The classifier suggests glaucoma (63%) and cataract.')).toEqual(['invented-finding']);
+    expect(slip(' and 3 haemorrhages were', ' were')).toEqual(['missing-finding']);
   });
 
   it('claims carry eye, negation, count and percentage', () => {

@@ -132,6 +132,10 @@ const name = (e: EyeSummary) => EYE_NAME[e.eye];
 function checkEye(c: Claim, e: EyeSummary, f: Facts): Outcome {
   const w = c.what;
   const ungradable = e.status === 'ungradable';
+  // Nothing can be said of an eye without a photograph, present or absent, except that it was not photographed.
+  if (e.status === 'not-imaged' && w.kind !== 'urgency' && !(w.kind === 'status' && (w.status === 'not-imaged' || w.status === 'not-assessed'))) {
+    return fail(w.kind === 'dr-grade' || w.kind === 'dme-risk' ? 'wrong-grade' : 'invented-finding', `${name(e)} was not photographed: "${c.text}"`);
+  }
   switch (w.kind) {
     case 'finding': {
       if (w.entity === 'normal') {
@@ -153,7 +157,9 @@ function checkEye(c: Claim, e: EyeSummary, f: Facts): Outcome {
       }
       return percents(c, e, f);
     }
-    case 'dr-grade': return gradeCheck(c, e, allowed(w.grades, c.negated, 4), c.text, f);
+    case 'dr-grade':
+      if (!w.grades.length) return e.drGrade ? fail('wrong-grade', `${name(e)} has DR grade ${e.drGrade.grade}`) : null;
+      return gradeCheck(c, e, allowed(w.grades, c.negated, 4), c.text, f);
     case 'dme-risk': {
       const ok = allowed(w.grades, c.negated, 2);
       if (ungradable && ok.includes(0)) return fail('ungradable-called-normal', `${name(e)} is ungradable and has no DME risk grade`);
@@ -250,6 +256,7 @@ function checkStudy(c: Claim, f: Facts): Outcome {
     case 'finding':
       return c.negated || w.entity === 'normal' ? every() : some();
     case 'dr-grade': case 'dme-risk': {
+      if (!w.grades.length) return some();
       const top = w.kind === 'dr-grade' ? 4 : 2;
       const ok = allowed(w.grades, c.negated, top);
       const graded = imaged.map((e) => (w.kind === 'dr-grade' ? e.drGrade : e.dmeRisk)).filter((g) => g !== null);
@@ -288,8 +295,9 @@ export function checkGrounding(text: string, summary: StudySummary, options: Gro
 
   // Per claim: its outcome for each eye it names, and whether it would hold for another eye.
   const failures = new Map<Claim, Array<{ eye: EyeSummary; failure: Failure }>>();
-  const holdsElsewhere = (c: Claim, ref: EyeRef) =>
-    f.eyes().filter((e) => e.eye !== ref).find((e) => checkEye(c, e, f) === null);
+  // Another eye, not one the claim itself names.
+  const holdsElsewhere = (c: Claim) =>
+    f.eyes().filter((e) => !(c.eyes ?? []).includes(e.eye)).find((e) => checkEye(c, e, f) === null);
   const general = options.unscoped === 'general';
   for (const c of claims) {
     if (general && c.eyes === null && !CASE_REFERENCE.test(c.sentence)) continue;
@@ -310,8 +318,8 @@ export function checkGrounding(text: string, summary: StudySummary, options: Gro
     }
   }
 
-  // A false claim about a single named eye is a wrong eye when it is true of another eye, or when everything said
-  // under that eye's mention (with at least one positive statement) is true of another eye.
+  // A false claim about a named eye is a wrong eye when it is true of an eye it does not name, or (one eye named)
+  // when everything said under that eye's mention, with at least one positive statement, is true of another eye.
   const scopeHoldsFor = (scope: number, ref: EyeRef): EyeSummary | undefined => {
     const group = claims.filter((c) => c.scope === scope && c.eyes?.length === 1);
     if (scope < 0 || !group.some((c) => !c.negated)) return undefined;
@@ -322,8 +330,9 @@ export function checkGrounding(text: string, summary: StudySummary, options: Gro
       let kind = failure.kind;
       let detail = failure.detail;
       // An urgency below one eye's need is wrong whatever other eye would allow it.
-      if (c.eyes?.length === 1 && kind !== 'ungradable-called-normal' && kind !== 'wrong-urgency') {
-        const other = (!c.negated ? holdsElsewhere(c, eye.eye) : undefined) ?? scopeHoldsFor(c.scope, eye.eye);
+      if (c.eyes && kind !== 'ungradable-called-normal' && kind !== 'wrong-urgency') {
+        const other = (!c.negated || eye.status === 'not-imaged' ? holdsElsewhere(c) : undefined)
+          ?? (c.eyes.length === 1 ? scopeHoldsFor(c.scope, eye.eye) : undefined);
         if (other) { kind = 'wrong-eye'; detail = `said of the ${name(eye)} but true of the ${name(other)}: ${detail}`; }
       }
       violations.push({ kind, sentence: c.sentence, detail });
@@ -345,7 +354,7 @@ function coverage(claims: Claim[], f: Facts, resolved: (c: Claim) => EyeRef[] | 
     if (e.status === 'ungradable') {
       need(said((c) => c.what.kind === 'status' && c.what.status !== 'gradable' && c.what.status !== 'not-imaged'), 'ungradable');
     }
-    if ((e.drGrade?.grade ?? 0) >= 1) need(said((c) => c.what.kind === 'dr-grade'), `DR grade ${e.drGrade!.grade}`);
+    if ((e.drGrade?.grade ?? 0) >= 1) need(said((c) => c.what.kind === 'dr-grade' && c.what.grades.length > 0), `DR grade ${e.drGrade!.grade}`);
     if ((e.dmeRisk?.grade ?? 0) >= 1) need(said((c) => c.what.kind === 'dme-risk' || finding('maculopathy')(c)), `DME risk ${e.dmeRisk!.grade}`);
     for (const l of e.lesions) {
       const entity = entityOf(l, 'lesion');
@@ -356,7 +365,7 @@ function coverage(claims: Claim[], f: Facts, resolved: (c: Claim) => EyeRef[] | 
       const entity = entityOf(l, 'label');
       if (entity === 'normal') continue;
       if (entity === 'diabetic-retinopathy') {
-        need(said((c) => finding(entity)(c) || (c.what.kind === 'dr-grade' && c.what.grades.every((g) => g >= 1))), l.name);
+        need(said((c) => finding(entity)(c) || (c.what.kind === 'dr-grade' && c.what.grades.length > 0 && c.what.grades.every((g) => g >= 1))), l.name);
       } else need(said(finding(entity!)), l.name);
     }
     if (f.refers(e)) need(said((c) => c.what.kind === 'referable'), 'referable status');

@@ -90,6 +90,8 @@ export const LEXICON: Entry[] = [
   e(String.raw`\b(mild|moderate|severe)\s+(?:non[-\s]?proliferative\s+${DRW}|NPDR|${DRW})\s+or\s+worse\b`, I,
     (m) => ({ t: 'grade', grades: [0, 1, 2, 3, 4].filter((g) => g >= SEVERITY[m[1]!.toLowerCase()]!) })),
   e(String.raw`\b(?:DR\s+|retinopathy\s+)?grade\s*:?\s*([0-4])(?:\s+${DRW})?\b`, I, (m) => ({ t: 'grade', grades: [Number(m[1])] })),
+  // No grade at all (an eye without a classifier result).
+  fixed(String.raw`\bno\s+DR\s+grade\s+(?:is\s+)?available\b|\bDR\s+grade\s+not\s+available\b`, I, { t: 'grade', grades: [] }),
   fixed(String.raw`\bDR\s+grade\b`, I, { t: 'neutral' }),
   e(String.raw`\bR([0-3])[AS]?\b`, CS, (m) => ({ t: 'grade', grades: NHS_R[m[1]!]! })),
 
@@ -107,6 +109,7 @@ export const LEXICON: Entry[] = [
 
   // ---- referable ----
   fixed(String.raw`\bprobability\s+of\s+referable\s+(?:diabetic\s+)?(?:retinopathy|DR)(?:\s*\((?:DR\s+)?grade\s+2\s+or\s+worse\))?`, I, { t: 'subject', subject: 'referable-probability' }),
+  fixed(String.raw`\bbelow\s+the\s+referral\s+(?:threshold|line)\b`, I, { t: 'referable', negated: true }),
   fixed(String.raw`\bnon-?referable(?:\s+(?:diabetic\s+)?(?:retinopathy|eye\s+disease|DR|disease|maculopathy))?\b`, I, { t: 'referable', negated: true }),
   fixed(String.raw`\breferable(?:\s+(?:diabetic\s+)?(?:retinopathy|eye\s+disease|DR|disease|maculopathy))?\b`, I, { t: 'referable' }),
 
