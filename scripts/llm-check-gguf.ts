@@ -4,7 +4,8 @@
 //
 // requests.json: { "tokenize": [text, ...], "greedy": [{ "tokens": [id, ...], "n": N }, ...] }. Texts are tokenised
 // with special tokens parsed (as the chat layout is); "greedy" evaluates the given token ids and takes the N most
-// likely next tokens at temperature 0. Answers: { "tokenize": [[id, ...], ...], "greedy": [[id, ...], ...] }.
+// likely next tokens at temperature 0, ending early at any id in "stop" (e.g. <|im_end|>).
+// Answers: { "tokenize": [[id, ...], ...], "greedy": [[id, ...], ...] }.
 import { readFileSync } from 'node:fs';
 import { getLlama, type Token } from 'node-llama-cpp';
 
@@ -13,7 +14,7 @@ if (!modelPath) {
   console.error('usage: tsx scripts/llm-check-gguf.ts MODEL.gguf < requests.json');
   process.exit(2);
 }
-const req = JSON.parse(readFileSync(0, 'utf8')) as { tokenize?: string[]; greedy?: { tokens: number[]; n: number }[] };
+const req = JSON.parse(readFileSync(0, 'utf8')) as { tokenize?: string[]; greedy?: { tokens: number[]; n: number; stop?: number[] }[] };
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
 const model = await llama.loadModel({ modelPath });
 const out: { tokenize: number[][]; greedy: number[][] } = { tokenize: [], greedy: [] };
@@ -24,7 +25,7 @@ for (const g of req.greedy ?? []) {
   const got: number[] = [];
   for await (const token of seq.evaluate(g.tokens as Token[], { temperature: 0 })) {
     got.push(Number(token));
-    if (got.length >= g.n) break;
+    if (got.length >= g.n || g.stop?.includes(Number(token))) break;
   }
   out.greedy.push(got);
   await context.dispose();
