@@ -376,6 +376,9 @@ describe('grounding guard: hand-written text', () => {
     ['No retinal detachment is seen in the right eye.', []],
     ['New vessels at the disc in the right eye.', ['wrong-grade']],
     ['The right eye has CSME.', ['invented-finding']],
+    ['We cannot say whether the left eye has glaucoma.', []],
+    ['No photograph of the left eye was received.', ['invented-finding']],
+    ['The left eye is ungradable, so I cannot tell if there are haemorrhages in it.', []],
   ];
   it.each(cases)('%s', (text, expected) => {
     expect([...new Set(kinds(text, s, false))].sort()).toEqual([...expected].sort());

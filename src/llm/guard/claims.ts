@@ -206,6 +206,7 @@ function paragraphClaims(p: string, scopeBase: number): Claim[] {
 
   // Eyes: first, an eye claims what precedes it in its sentence when it is the first eye there or follows a
   // preposition; then every eye governs what follows it.
+  for (const x of live) if (x.kind.t === 'status' && x.kind.eyes) x.eyes = x.kind.eyes;
   const eyesOf = (x: Work) => (x.kind as { eyes: EyeRef[] }).eyes;
   const assignable = (x: Work) => CLAIMABLE.has(x.kind.t) && !x.paren && x.eyes === undefined;
   for (let s = 0; s < spans.length; s++) {

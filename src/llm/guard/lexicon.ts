@@ -38,7 +38,8 @@ export type TokenKind =
   | { t: 'subject'; subject: Subject }
   | { t: 'cdr'; value: number | null | undefined }
   | { t: 'urgency'; level: Urgency }
-  | { t: 'status'; status: Status }
+  /** `eyes` when the phrase names its eye itself ("no photograph of the left eye was received"). */
+  | { t: 'status'; status: Status; eyes?: EyeRef[] }
   | { t: 'gradable' }
   /** Words that take part in a list but claim nothing ("DR grade", "DME risk" with no number). */
   | { t: 'neutral' }
@@ -159,7 +160,8 @@ export const LEXICON: Entry[] = [
   // ---- gradability ----
   fixed(String.raw`\bun-?grad(?:e)?able\b|\bnot\s+grad(?:e)?able\b|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+graded\b|\bnot\s+of\s+(?:sufficient|adequate)\s+quality\b|\binsufficient\s+(?:image\s+)?quality\b|\bnone\s+of\s+the\s+(?:\w+\s+)?(?:photographs|images)\s+(?:was|were)\s+of\s+(?:sufficient|adequate)\s+quality\b`, I, { t: 'status', status: 'ungradable' }),
   fixed(String.raw`\bnot\s+(?:been\s+)?assessed\b(?!\s+for)|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+assessed\b(?!\s+for)`, I, { t: 'status', status: 'not-assessed' }),
-  fixed(String.raw`\bno\s+(?:photograph|image|picture)s?\s+(?:of\s+(?:it|this\s+eye|the\s+\w+\s+eye)\s+)?(?:was\s+|were\s+)?(?:received|taken|available)\b|\bnot\s+(?:photographed|imaged)\b`, I, { t: 'status', status: 'not-imaged' }),
+  e(String.raw`\bno\s+(?:photograph|image|picture)s?\s+(?:of\s+(?:it|this\s+eye|the\s+(right|left)\s+eye)\s+)?(?:was\s+|were\s+)?(?:received|taken|available)\b|\bnot\s+(?:photographed|imaged)\b`, I,
+    (m) => ({ t: 'status', status: 'not-imaged', ...(m[1] ? { eyes: [m[1].toLowerCase() === 'right' ? 'R' : 'L'] as EyeRef[] } : {}) })),
   fixed(String.raw`\bre-?(?:image|photograph)(?:d|s|ing)?\b|\brepeat\s+(?:the\s+)?(?:photograph|photography|imaging)\b|\bretake\b`, I, { t: 'status', status: 're-image' }),
   fixed(String.raw`\bgrad(?:e)?able\b`, I, { t: 'gradable' }),
 
@@ -168,7 +170,7 @@ export const LEXICON: Entry[] = [
   fixed(String.raw`\b(?:image\s+)?quality\s+(?:issue|remark|problem)s?\b|\bpoor\s+(?:image\s+)?quality\b|\binadequate\s+image\b|\btechnical\s+failure\b`, I, { t: 'subject', subject: 'quality' }),
 
   // ---- negation and naming without claiming ----
-  fixed(String.raw`\b(?:assessed|graded|screened|examined|checked|tested|looked|evaluated|monitored)\s+for\b|\bto\s+(?:rule\s+out|exclude|check\s+for|look\s+for)\b|\brisk\s+of\b|\bprobability\s+of\b|\bsigns\s+and\s+symptoms\s+of\b`, I, { t: 'neutralizer' }),
+  fixed(String.raw`\b(?:assessed|graded|screened|examined|checked|tested|looked|evaluated|monitored)\s+for\b|\bto\s+(?:rule\s+out|exclude|check\s+for|look\s+for)\b|\brisk\s+of\b|\bprobability\s+of\b|\bsigns\s+and\s+symptoms\s+of\b|\bwhether\b|\b(?:cannot|can't|could\s+not|couldn't)\s+(?:say|tell|know|judge)\b|\bunable\s+to\s+(?:say|tell|judge)\b|\bif\s+(?:there\s+(?:is|are|were)|it\s+(?:has|shows|had))\b`, I, { t: 'neutralizer' }),
   fixed(String.raw`\b(?:is\s+|are\s+|was\s+|were\s+)?(?:not\s+(?:seen|found|detected|present|identified|visible|evident|segmented|observed|shown)|absent|ruled\s+out|excluded)\b`, I, { t: 'neg-post' }),
   fixed(String.raw`\bno\s+(?:evidence|signs?)\s+of\b|\babsence\s+of\b|\bfree\s+(?:of|from)\b|\bnegative\s+for\b|\b(?:does|did|do)(?:\s+not|n't)\s+(?:show|have)\b|\bno\b|\bnot\b|\bwithout\b|\bnor\b|\bneither\b|\bnone\b|\bnever\b|n't\b`, I, { t: 'neg-pre' }),
 ];
