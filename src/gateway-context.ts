@@ -8,6 +8,7 @@ import type { StudyAssembler } from './ingest/study-assembler.js';
 import type { PipelineRunner } from './pipeline/runner.js';
 import type { DecodePool } from './dicom/pixels/decode-pool.js';
 import type { Inference } from './inference/model-registry.js';
+import type { LlmService } from './llm/service.js';
 
 export interface GatewayContext {
   config: Config;
@@ -20,5 +21,7 @@ export interface GatewayContext {
   decodePool: DecodePool;
   /** The loaded models; absent when the pipeline is disabled. */
   inference?: Inference;
+  /** The local language model (narrative, case dialogue); absent when disabled or not built. */
+  llm?: LlmService;
   readiness: { dimse: string; pipeline: string };
 }

@@ -20,6 +20,7 @@ import type { Inference } from './inference/model-registry.js';
 import { defaultStages } from './pipeline/stages/index.js';
 import { destinationsOf } from './export/destinations.js';
 import { FhirSender } from './export/fhir/fhir-sender.js';
+import { LlmService } from './llm/service.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
 import { startFetchWorker, stopFetchWorker } from './ingest/fetch-worker.js';
@@ -68,6 +69,16 @@ export class Gateway {
         throw err;
       }
     }
+    // The language model loads once, like the image models; a site-configured model that does not load stops the start.
+    let llm: LlmService | undefined;
+    try {
+      llm = await LlmService.open(config.llm, logger.child({ component: 'llm' }), metrics);
+    } catch (err) {
+      await inference?.close();
+      await decodePool.close();
+      store.close();
+      throw err;
+    }
     // Known once the HTTP server listens (port 0 picks one); stages only ask for it while jobs run, after start.
     let listeningBaseUrl = '';
     const publicBaseUrl = () => config.http.publicBaseUrl.replace(/\/+$/, '') || listeningBaseUrl;
@@ -78,7 +89,7 @@ export class Gateway {
       leaseMs: config.pipeline.leaseSeconds * 1000,
       pollMs: config.pipeline.pollMilliseconds,
       concurrency: config.pipeline.concurrency,
-    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference, config, destinations: destinationsOf(config), publicBaseUrl,
+    }, metrics, logger.child({ component: 'pipeline' }), { decode: (file) => decodePool.decode(file), inference, config, destinations: destinationsOf(config), publicBaseUrl, ...(llm ? { llm } : {}),
       ...(config.fhir.destination ? { fhirSender: new FhirSender(config.fhir.destination) } : {}) });
     const assembler = new StudyAssembler(store, rules, {
       settleMs: config.assembly.settleSeconds * 1000,
@@ -87,7 +98,7 @@ export class Gateway {
     }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
     const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
     const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
-    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, readiness };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, ...(llm ? { llm } : {}), readiness };
 
     let dimse: DimseScp | undefined;
     let dimsePort: number | undefined;
@@ -140,6 +151,7 @@ export class Gateway {
     await this.ctx.runner.stop();
     await this.ctx.decodePool.close();
     await this.ctx.inference?.close();
+    await this.ctx.llm?.close();
     await this.dimse?.close();
     await new Promise<void>((resolve) => {
       this.httpServer.close(() => resolve());

@@ -6,9 +6,15 @@ const port = z.number().int().min(0).max(65535);
 const aeTitle = z.string().min(1).max(16).regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII without backslash');
 const uidRoot = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/, 'a UID root of digits and dots').max(40);
 
+/** The chat model OphGate ships (models/llm/, trained by its recipe). */
+export const DEFAULT_LLM_MODEL = 'models/llm/ophgate-chat.gguf';
+
 /** Scopes an API key may hold (auth.apiKeys). */
-/** report:read: GET /api/studies/{study}/report; report:sign: POST .../report/sign (the key's practitioner signs). */
-export const apiScopes = ['report:read', 'report:sign'] as const;
+/**
+ * report:read: GET /api/studies/{study}/report; report:sign: POST .../report/sign (the key's practitioner signs);
+ * case:dialogue: the case dialogue (POST and GET /api/cases/{study}/dialogue).
+ */
+export const apiScopes = ['report:read', 'report:sign', 'case:dialogue'] as const;
 export type ApiScope = (typeof apiScopes)[number];
 
 /** How OphGate authenticates to a FHIR server: none, a fixed bearer token, or SMART Backend Services. */
@@ -175,6 +181,37 @@ export const configSchema = z.object({
         identifierValue: z.string().min(1),
       }).strict().optional(),
     }).strict()).default([]),
+  }).strict().prefault({}),
+  /**
+   * The local language model (node-llama-cpp) that writes the report narrative and answers the case dialogue
+   * (src/llm/). Without it the deterministic narrative is used and the dialogue answers 503.
+   */
+  llm: z.object({
+    enabled: z.boolean().default(true),
+    /** GGUF chat model; relative paths are resolved against the project root. The bundled model by default: when it
+     * is absent the gateway runs without an LLM (and says so); a model path set by the site must exist. */
+    modelPath: z.string().min(1).default(DEFAULT_LLM_MODEL),
+    /** auto: CUDA or Vulkan where a prebuilt binary finds a device, else the CPU; off: the CPU only. */
+    gpu: z.enum(['auto', 'off']).default('off'),
+    /**
+     * Threads for generation. 1 by measurement on the 2-core build machine (bench/llm-threads.ts, 2 M model: 696
+     * tokens/s with 1 thread, 27 with 2, 0.8 with node-llama-cpp's default of 4); raise it on a larger machine.
+     */
+    threads: z.number().int().min(1).max(64).default(1),
+    /** Tokens of prompt and answer together. */
+    contextSize: z.number().int().min(256).max(131072).default(2048),
+    temperature: z.number().min(0).max(2).default(0),
+    /** Longest answer, in tokens. */
+    maxTokens: z.number().int().min(16).max(8192).default(512),
+    /** One generation's limit; past it the narrative falls back and a dialogue answer fails with 504. */
+    timeoutSeconds: z.number().positive().default(120),
+    /** Requests waiting for the model beyond this are refused (503) rather than queued without end. */
+    maxQueue: z.number().int().min(0).default(16),
+    /**
+     * prose: the model writes the narrative as text (what the bundled model was trained on). json-schema: its answer
+     * is held to a JSON-schema grammar built from the case and rendered to prose (for a site's instruct model).
+     */
+    narrativeFormat: z.enum(['prose', 'json-schema']).default('prose'),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -26,6 +26,26 @@ export class Metrics {
     labelNames: ['routing'] as const, registers: [this.registry],
   });
 
+  readonly llmQueueLength = new Gauge({
+    name: 'ophgate_llm_queue_length', help: 'LLM requests waiting or running (one runs at a time)', registers: [this.registry],
+  });
+  readonly llmGenerations = new Counter({
+    name: 'ophgate_llm_generations_total', help: 'LLM generations, by purpose and outcome',
+    labelNames: ['purpose', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly llmTokens = new Counter({
+    name: 'ophgate_llm_tokens_total', help: 'Tokens the LLM evaluated (prompt) and generated (completion)',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
+  readonly llmTokensPerSecond = new Gauge({
+    name: 'ophgate_llm_tokens_per_second', help: 'Decode speed of the last LLM generation (tokens after the first, per second)',
+    registers: [this.registry],
+  });
+  readonly llmTimeToFirstToken = new Histogram({
+    name: 'ophgate_llm_time_to_first_token_seconds', help: 'From the start of a generation to its first token (prompt evaluation)',
+    registers: [this.registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ophgate_' });
   }

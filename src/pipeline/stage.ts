@@ -8,6 +8,7 @@ import type { Inference } from '../inference/model-registry.js';
 import type { Config } from '../config/schema.js';
 import type { Destination } from '../export/destination.js';
 import type { Bundle } from '@medplum/fhirtypes';
+import type { LlmService } from '../llm/service.js';
 
 /** Sends a transaction Bundle to the EHR (src/export/fhir/fhir-sender.ts); never throws for the server's answers. */
 export interface FhirReportSender {
@@ -23,13 +24,15 @@ export interface StageServices {
   /** The loaded models (absent when the gateway runs none); one session per model, shared by all jobs. */
   inference?: Inference;
   /** The configuration the result and export stages follow (UID root, SEG options, destinations and peers). */
-  config: Pick<Config, 'dicom' | 'results' | 'export' | 'peers' | 'dimse' | 'pipeline' | 'fhir'>;
+  config: Pick<Config, 'dicom' | 'results' | 'export' | 'peers' | 'dimse' | 'pipeline' | 'fhir' | 'llm'>;
   /** OphGate's base URL as others reach it (http.publicBaseUrl, else the listening address), for FHIR Endpoints. */
   publicBaseUrl(): string;
   /** Where the export stage sends results (built from config.export.destinations). */
   destinations?: Destination[];
   /** Where the fhir-export stage sends the report (built from config.fhir.destination); absent: not sent. */
   fhirSender?: FhirReportSender;
+  /** The language model that writes the narrative (the deterministic one when absent or when it fails the guard). */
+  llm?: LlmService;
 }
 
 export interface StageContext {

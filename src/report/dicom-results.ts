@@ -44,6 +44,8 @@ export interface DicomResultsInput {
   contentDateTime: Date;
   settings: ResultsSettings;
   predecessor?: { studyUid: string; seriesUid: string; sopClassUid: string; sopInstanceUid: string };
+  /** The report's narrative and what wrote it (the report stage's), carried in the SR's Qualitative Evaluations. */
+  narrative?: { text: string; producedBy: string };
   /** Checked between images: an aborted signal throws Error('stopped'). */
   signal?: AbortSignal;
 }
@@ -127,6 +129,7 @@ export async function buildDicomResults(input: DicomResultsInput, emit: (o: Resu
     images, seriesInstanceUid: srSeriesUid, sopInstanceUid: srUid, seriesNumber: settings.srSeriesNumber, instanceNumber: 1,
     contentDateTime: input.contentDateTime, equipment, algorithmName: 'OphGate fundus pipeline',
     ...(input.predecessor ? { predecessor: input.predecessor } : {}),
+    ...(input.narrative ? { narrative: input.narrative } : {}),
     completion: 'COMPLETE',
   });
   const sr: WrittenResult = { kind: 'SR', sopInstanceUid: srUid, seriesUid: srSeriesUid };

@@ -179,4 +179,24 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX fetch_tasks_ready ON fetch_tasks (state, next_run_at);
   CREATE INDEX fetch_tasks_study ON fetch_tasks (study_uid, source, state);
   `,
+  // 7: case dialogues (src/store/conversations.ts): a clinician's conversation about one study with the LLM, every
+  // turn kept with how it was produced and whether it passed the grounding guard.
+  `
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,                    -- random UUID, the client's handle
+    study_uid TEXT NOT NULL,
+    started_by TEXT NOT NULL,               -- the API key's name (never the key)
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX conversations_study ON conversations (study_uid, created_at);
+  CREATE TABLE conversation_messages (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',        -- assistant turns: model, guard verdict, tokens, timing
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  `,
 ];

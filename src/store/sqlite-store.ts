@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { MIGRATIONS } from './schema.js';
 import { BlobStore, type SpooledFile } from './blob-store.js';
 import { FhirResourceStore } from './fhir-resources.js';
+import { ConversationStore } from './conversations.js';
 import {
   studyRow, seriesRow, instanceRow, jobRow, stageResultRow, conflictRow, findingRow, resultRow, deliveryRow,
   type StudyRow, type SeriesRow, type InstanceRow, type JobRow, type JobState, type StageResultRow, type ConflictRow, type FindingRow, type NewFinding,
@@ -46,6 +47,8 @@ export class SqliteStore {
   readonly blobs: BlobStore;
   /** The FHIR resources OphGate emits, versioned, as /fhir serves them. */
   readonly fhir: FhirResourceStore;
+  /** Case dialogues with the LLM (src/llm/dialogue.ts). */
+  readonly conversations: ConversationStore;
 
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -57,6 +60,7 @@ export class SqliteStore {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.fhir = new FhirResourceStore(this.db);
+    this.conversations = new ConversationStore(this.db);
   }
 
   private readonly statements = new Map<string, Database.Statement>();

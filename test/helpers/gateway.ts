@@ -23,7 +23,9 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}, 
       dataDir, 'http.port': 0, 'dimse.port': 0, 'assembly.settleSeconds': 0.5, 'pipeline.pollMilliseconds': 50,
       'pipeline.backoffSeconds': 0.1, 'pipeline.maxAttempts': 2,
       // The tiny test models keep pipeline tests fast; tests of OphGate's own models set models/ themselves.
-      'inference.modelsDir': 'test/inference/models', 'inference.executionProvider': 'cpu', ...overrides,
+      'inference.modelsDir': 'test/inference/models', 'inference.executionProvider': 'cpu',
+      // The deterministic narrative keeps report tests exact; tests of the LLM turn it on.
+      'llm.enabled': false, ...overrides,
     },
   });
   const stream = createWriteStream(logFile, { flags: 'a' });

@@ -6,6 +6,7 @@ import { findingResultSchema } from '../../inference/finding-result.js';
 import { jobState, type JobRow, type StudyRow } from '../../store/rows.js';
 import { baseUrl } from '../dicomweb/common.js';
 import { reportRouter } from './report-routes.js';
+import { dialogueRouter } from './dialogue-routes.js';
 
 const listQuery = z.object({
   state: jobState.optional(),
@@ -131,6 +132,7 @@ export function apiRouter(ctx: GatewayContext): Router {
   });
 
   r.use(reportRouter(ctx));
+  r.use(dialogueRouter(ctx));
 
   r.get('/conflicts', (_req, res) => {
     res.json(ctx.store.conflicts().map((c) => ({

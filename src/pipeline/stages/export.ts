@@ -1,4 +1,4 @@
-// Stage 4: every object the results stage wrote goes to every configured destination, exactly once.
+// Stage 5: every object the results stage wrote goes to every configured destination, exactly once.
 //
 // Exactly once: each (object, destination) pair is a row in deliveries; an attempt sends only the pairs not yet
 // delivered, always the stored bytes under their one SOP Instance UID, and records each outcome as it comes. A

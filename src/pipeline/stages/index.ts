@@ -1,6 +1,6 @@
-// The pipeline, in order: decode the images, run the models (findings), write the DICOM results (SEG, SR), write
-// the report (eye summary, narrative, FHIR resources), send the DICOM results to the PACS (export) and the report
-// to the EHR (fhir-export). The runner and the store do not know what a stage does.
+// The pipeline, in order: decode the images, run the models (findings), write the report (eye summary, narrative
+// by the LLM or the deterministic writer, FHIR resources), write the DICOM results (SEG, SR with the narrative),
+// send the DICOM results to the PACS (export) and the report to the EHR (fhir-export). The runner and the store do not know what a stage does.
 import type { Stage } from '../stage.js';
 import { decodeStage } from './decode.js';
 import { findingsStage } from './findings.js';
@@ -10,5 +10,5 @@ import { reportStage } from './report.js';
 import { fhirExportStage } from './fhir-export.js';
 
 export function defaultStages(): Stage[] {
-  return [decodeStage, findingsStage, resultsStage, reportStage, exportStage, fhirExportStage];
+  return [decodeStage, findingsStage, reportStage, resultsStage, exportStage, fhirExportStage];
 }

@@ -1,7 +1,7 @@
-// Stage 4: the report. The findings become a per-eye screening summary (src/report/eye-summary.ts), compared with
+// Stage 3: the report. The findings become a per-eye screening summary (src/report/eye-summary.ts), compared with
 // the patient's previous analysed study when OphGate holds one; the summary becomes the narrative
-// (src/report/narrative.ts: the deterministic writer; the LLM of a later issue writes it instead when configured,
-// with this as its fallback); and everything becomes FHIR R4 resources (src/report/fhir/), kept in the store
+// (src/llm/narrative-writer.ts: the LLM's text when a model is loaded and its text passes the grounding guard,
+// else src/report/narrative.ts, the deterministic writer); and everything becomes FHIR R4 resources (src/report/fhir/), kept in the store
 // (served read-only under /fhir) for the fhir-export stage to send.
 //
 // A report a clinician has signed is never put back to preliminary: a re-analysis that changes it makes it
@@ -9,7 +9,8 @@
 import type { DiagnosticReport, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { compareWithPrior, summariseStudy, type PriorComparison, type StudySummary } from '../../report/eye-summary.js';
-import { writeNarrative } from '../../report/narrative.js';
+import { writeNarrative, type Narrative } from '../../report/narrative.js';
+import { writeNarrativeWithLlm, type WrittenNarrative } from '../../llm/narrative-writer.js';
 import { keyImagesForStudy } from '../../report/key-image.js';
 import type { KeyImage } from '../../report/fhir/diagnostic-report.js';
 import { buildReportBundle } from '../../report/fhir/bundle.js';
@@ -53,7 +54,8 @@ export const reportStage: Stage = {
     const summary = summariseStudy(images.studyImages);
     const prior = priorSummary(ctx);
     const comparison: PriorComparison | undefined = prior ? compareWithPrior(summary, prior.summary) : undefined;
-    const narrative = writeNarrative(summary, comparison);
+    const deterministic = writeNarrative(summary, comparison);
+    const narrative = await narrativeOf(ctx, summary, deterministic, comparison);
 
     // Per eye the most telling gradable photograph with its lesions drawn on it, for the rendered report. 640 pixels
     // wide keeps a two-eye report near 1 MB, carried in the HTML and as its own attachment.
@@ -96,7 +98,11 @@ export const reportStage: Stage = {
     const report = saved.find((s) => s.resourceType === 'DiagnosticReport');
     ctx.logger.info({ diagnosticReport: report ? `DiagnosticReport/${report.id}` : null, resources: saved.length, prior: prior?.studyUid ?? null }, 'report written');
     return {
-      narrative: { text: narrative.text, producedBy: narrative.producedBy },
+      narrative: {
+        text: narrative.text, producedBy: narrative.producedBy, sections: deterministic.sections,
+        ...(narrative.attempts.length ? { attempts: narrative.attempts } : {}),
+        ...(narrative.fallbackReason ? { fallbackReason: narrative.fallbackReason } : {}),
+      },
       summary,
       ...(comparison && prior ? { comparison, priorStudyUid: prior.studyUid } : {}),
       keyImages: keyImages.map((k) => ({ eye: k.eye, caption: k.caption, bytes: k.png.length })),
@@ -107,6 +113,24 @@ export const reportStage: Stage = {
     };
   },
 };
+
+/**
+ * The narrative: the LLM's when one is loaded and its text passes the grounding guard, else the deterministic one.
+ * A model that fails (timeout, busy, error) costs the report its LLM text, never the report.
+ */
+async function narrativeOf(ctx: StageContext, summary: StudySummary, deterministic: Narrative, comparison?: PriorComparison): Promise<WrittenNarrative> {
+  const llm = ctx.services.llm;
+  if (!llm) return { text: deterministic.text, producedBy: deterministic.producedBy, attempts: [] };
+  try {
+    const written = await writeNarrativeWithLlm(llm, summary, deterministic, ctx.services.config.llm.narrativeFormat, { signal: ctx.signal, ...(comparison ? { comparison } : {}) });
+    if (written.fallbackReason) ctx.logger.warn({ attempts: written.attempts.map((a) => a.guard.violations.map((v) => v.kind)) }, 'LLM narrative failed the guard: deterministic narrative used');
+    return written;
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.logger.warn({ error: (err as Error).message }, 'LLM narrative failed: deterministic narrative used');
+    return { text: deterministic.text, producedBy: deterministic.producedBy, attempts: [], fallbackReason: `the language model failed: ${(err as Error).message}` };
+  }
+}
 
 /**
  * A DiagnosticReport already signed (final or amended) stays as it is when the new one says the same; when it

@@ -1,4 +1,4 @@
-// Stage 3: the findings become DICOM objects a PACS and a viewer understand (IHE AI Results): per source image a
+// Stage 4: the findings become DICOM objects a PACS and a viewer understand (IHE AI Results): per source image a
 // Segmentation with the lesions the segmenter found (src/dicom/seg/), and per study one Comprehensive SR with
 // TID 1500 that carries every finding and measurement and points at the images and segments (src/dicom/sr/).
 //
@@ -53,6 +53,7 @@ export const resultsStage: Stage = {
       contentDateTime: new Date(Math.max(...rows.map((r) => r.created_at))),
       readMask: (mask, width, height) => readMask(path.join(ctx.store.dataDir, mask), width, height),
       ...(predecessor ? { predecessor: predecessorOf(predecessor) } : {}),
+      ...narrativeOf(ctx),
     }, (o) => keep(ctx, o.bytes, o.kind === 'SEG' ? { kind: 'SEG', sourceSopInstanceUid: o.source!, sourceFrame: o.frame! } : { kind: 'SR' }));
 
     const skipped = Object.keys(notReported).length > 0;
@@ -63,6 +64,12 @@ export const resultsStage: Stage = {
     return { written, ...(skipped ? { notReported } : {}), ...(predecessor ? { predecessor: predecessor.sop_instance_uid } : {}) };
   },
 };
+
+/** The narrative the report stage wrote (it runs first), for the SR; none when it wrote no report. */
+function narrativeOf(ctx: StageContext): { narrative?: { text: string; producedBy: string } } {
+  const n = (ctx.previous.report as { narrative?: { text?: unknown; producedBy?: unknown } } | undefined)?.narrative;
+  return typeof n?.text === 'string' && n.text.trim() && typeof n.producedBy === 'string' ? { narrative: { text: n.text, producedBy: n.producedBy } } : {};
+}
 
 function predecessorOf(r: ResultRow) {
   return { studyUid: r.study_uid, seriesUid: r.series_uid, sopClassUid: r.sop_class_uid, sopInstanceUid: r.sop_instance_uid };

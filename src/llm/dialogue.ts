@@ -1,0 +1,80 @@
+// The case dialogue: a clinician (or a patient, through one) asks about one analysed study; the LLM answers from
+// the study's findings and report, which its system prompt carries. Every answer passes the grounding guard
+// (src/llm/guard/) before it is kept: one that contradicts the findings is generated once more, and if that fails
+// too it is replaced by a plain statement that the question cannot be answered from this case.
+import type { StudySummary } from '../report/eye-summary.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { MessageRow } from '../store/conversations.js';
+import type { ChatMessage } from './chat-format.js';
+import { caseFindingsJson } from './case-findings.js';
+import { dialogueSystemPrompt } from './prompts.js';
+import type { LlmService } from './service.js';
+
+export const CANNOT_ANSWER =
+  'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
+
+/** What the model is told about a case: the report stage's summary and narrative of the study's latest analysis. */
+export interface CaseContext {
+  studyUid: string;
+  summary: StudySummary;
+  impression: string;
+  recommendation: string;
+}
+
+export function caseContextOf(store: SqliteStore, studyUid: string): CaseContext | undefined {
+  const result = store.latestStageResult(studyUid, 'report')?.result as { summary?: StudySummary; narrative?: { sections?: { impression?: string; recommendation?: string } } } | undefined;
+  const summary = result?.summary;
+  const sections = result?.narrative?.sections;
+  if (!summary?.eyes || typeof sections?.impression !== 'string' || typeof sections.recommendation !== 'string') return undefined;
+  return { studyUid, summary, impression: sections.impression, recommendation: sections.recommendation };
+}
+
+export interface GuardVerdict {
+  ok: boolean;
+  violations: Array<{ kind: string; sentence: string; detail: string }>;
+}
+export type AnswerGuard = (text: string, summary: StudySummary) => GuardVerdict;
+
+export interface AnswerOptions {
+  signal?: AbortSignal;
+  /** Streams the text of each attempt as it is generated. */
+  onTextChunk?: (text: string) => void;
+  /** An attempt that failed the guard: whatever was streamed of it is withdrawn. */
+  onRetract?: (verdict: GuardVerdict) => void;
+}
+
+export interface DialogueAnswer {
+  text: string;
+  /** True when both attempts failed the guard and the answer is CANNOT_ANSWER. */
+  replaced: boolean;
+  attempts: Array<{ guard: GuardVerdict; completionTokens: number; timeToFirstTokenMs: number | null; tokensPerSecond: number }>;
+  model: string;
+}
+
+/** The messages the model sees: the case in the system prompt, the conversation so far, the new question. */
+export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[], question: string): ChatMessage[] {
+  return [
+    { role: 'system', content: dialogueSystemPrompt(caseFindingsJson(ctx.summary), ctx.impression, ctx.recommendation) },
+    ...history.map((m): ChatMessage => ({ role: m.role, content: m.content })),
+    { role: 'user', content: question },
+  ];
+}
+
+export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: CaseContext, history: readonly MessageRow[], question: string, options: AnswerOptions = {}): Promise<DialogueAnswer> {
+  const messages = dialogueMessages(ctx, history, question);
+  const attempts: DialogueAnswer['attempts'] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const g = await llm.generate({
+      purpose: 'dialogue', messages,
+      ...(attempt > 0 ? llm.retrySampling() : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onTextChunk ? { onTextChunk: options.onTextChunk } : {}),
+    });
+    const text = g.text.trim();
+    const verdict = guard(text, ctx.summary);
+    attempts.push({ guard: verdict, completionTokens: g.completionTokens, timeToFirstTokenMs: g.timeToFirstTokenMs, tokensPerSecond: g.tokensPerSecond });
+    if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName };
+    options.onRetract?.(verdict);
+  }
+  return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName };
+}
