@@ -27,7 +27,7 @@ const config = loadConfig({
   overrides: {
     dataDir, 'http.port': Number(process.env.OPHGATE_HTTP__PORT ?? 0), 'dimse.port': 0, 'assembly.settleSeconds': 2, 'log.level': 'warn',
     'auth.apiKeys': [{
-      name: 'demo-clinician', sha256: createHash('sha256').update(demoKey).digest('hex'), scopes: ['report:read', 'report:sign'],
+      name: 'demo-clinician', sha256: createHash('sha256').update(demoKey).digest('hex'), scopes: ['report:read', 'report:sign', 'case:dialogue'],
       practitioner: { name: 'Demo Ophthalmologist (not a real clinician)', identifierValue: 'demo-0001' },
     }],
   },
@@ -139,6 +139,13 @@ for (const uid of studyUids) {
   const signed = (await (await fetch(`${base}/api/studies/${uid}/report/sign`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json()) as { outcome: string; status: string; versionId: number; signer: string };
   say(`     POST ${base}/api/studies/${uid}/report/sign (API key with scope report:sign) -> ${signed.outcome}: ${signed.status}, version ${signed.versionId}, signed by ${signed.signer}`);
   say(`     Versions: GET ${report.fhir}/_history`);
+  // One turn of the case dialogue (the local LLM, answering from this case's findings and report).
+  const question = 'Which eye needs attention, and how soon?';
+  const turn = await fetch(`${base}/api/cases/${uid}/dialogue`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: question }) });
+  const answer = (await turn.json()) as { answer?: string; model?: string; replaced?: boolean; error?: string };
+  say(`     POST ${base}/api/cases/${uid}/dialogue {"message": "${question}"} -> HTTP ${turn.status}`);
+  if (answer.answer) say(`       ${answer.model}${answer.replaced ? ' (its answers failed the grounding guard; replaced)' : ''}: ${answer.answer}`);
+  else say(`       ${answer.error}`);
 }
 
 // 7. Where to look.
