@@ -7,13 +7,15 @@
 //
 // One JSON object a line: { id, findingsJson (caseFindingsJson: what the LLM is shown), findings (the same, parsed),
 // narrative (the full text), sections }. Seeded (mulberry32), so the same arguments give the same file.
+// The sampler is also imported (sampleSummaries, studyOfEyes) by the LLM evaluation (src/llm/evaluation/).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { toFindingResult, type FindingResult } from '../src/inference/finding-result.js';
 import { loadManifest, parseFormula } from '../src/inference/manifest.js';
 import type { ImageInference, LabelScore, MaskChannel, OutputResult } from '../src/inference/model-registry.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
-import { summariseStudy, type StudyImage } from '../src/report/eye-summary.js';
+import { summariseStudy, type StudyImage, type StudySummary } from '../src/report/eye-summary.js';
 import { writeNarrative } from '../src/report/narrative.js';
 import { caseFindings, caseFindingsJson } from '../src/llm/case-findings.js';
 
@@ -21,7 +23,7 @@ const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifie
 const SEGMENTER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-segmenter/manifest.json'));
 const geometry = { sourceWidth: 1072, sourceHeight: 712, box: { x0: 10, y0: 5, x1: 1060, y1: 700 }, region: { left: 10, top: -170, width: 1050, height: 1050 } };
 
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -32,7 +34,7 @@ function rng(seed: number): () => number {
   };
 }
 
-type Rand = () => number;
+export type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const weighted = <T>(r: Rand, xs: readonly [T, number][]): T => {
   const total = xs.reduce((s, [, w]) => s + w, 0);
@@ -43,12 +45,14 @@ const weighted = <T>(r: Rand, xs: readonly [T, number][]): T => {
 const between = (r: Rand, lo: number, hi: number) => lo + (hi - lo) * r();
 
 /** What an eye "has": the pipeline's outputs are drawn around it, so grades, lesions and labels hang together. */
-interface EyeTruth {
+export interface EyeTruth {
   gradable: boolean;
   dr: number;
   dme: number;
   labels: Set<string>;
   cdr: number;
+  /** Set by studyOfEyes: exactly these lesion channels (MA, HE, EX, SE), disc and cup seen, the CDR unjittered. */
+  fixed?: { lesions: ReadonlySet<string> };
 }
 
 function eyeTruth(r: Rand): EyeTruth {
@@ -114,7 +118,9 @@ function classifier(r: Rand, t: EyeTruth, gradableImage: boolean): ImageInferenc
 function segmenter(r: Rand, t: EyeTruth): ImageInference {
   const o = SEGMENTER.outputs.find((x) => x.kind === 'masks');
   if (!o || o.kind !== 'masks') throw new Error('the segmenter manifest has no masks output');
-  const present: Record<string, boolean> = {
+  const present: Record<string, boolean> = t.fixed ? {
+    MA: t.fixed.lesions.has('MA'), HE: t.fixed.lesions.has('HE'), EX: t.fixed.lesions.has('EX'), SE: t.fixed.lesions.has('SE'), OD: true, cup: true,
+  } : {
     MA: t.dr >= 1 ? r() < 0.9 : r() < 0.05,
     HE: t.dr >= 2 ? r() < 0.85 : r() < 0.05,
     EX: t.dme >= 1 ? r() < 0.9 : r() < 0.05,
@@ -133,7 +139,7 @@ function segmenter(r: Rand, t: EyeTruth): ImageInference {
   const cup = present.cup! && disc;
   if (!cup) channels.find((c) => c.key === 'cup')!.area = 0;
   const step = SEGMENTER.postprocessing.find((p) => p.op === 'cup_to_disc_ratio');
-  const ratio = disc ? (cup ? Math.min(1, Math.max(0, t.cdr + between(r, -0.05, 0.05))) : 0) : null;
+  const ratio = disc ? (cup ? (t.fixed ? t.cdr : Math.min(1, Math.max(0, t.cdr + between(r, -0.05, 0.05)))) : 0) : null;
   const measurements = step && step.op === 'cup_to_disc_ratio'
     ? [{ name: 'cup_to_disc_ratio' as const, kind: 'vertical' as const, ...(step.code ? { code: step.code } : {}), value: ratio, detail: { ratio, discHeight: disc ? 120 : 0, cupHeight: ratio === null ? 0 : Math.round(ratio * 120) } }]
     : [];
@@ -143,7 +149,7 @@ function segmenter(r: Rand, t: EyeTruth): ImageInference {
   return { model: { name: SEGMENTER.name, version: SEGMENTER.version }, provider: 'cpu', geometry, outputs, derived: [], measurements };
 }
 
-function study(r: Rand, k: number): StudyImage[] {
+export function sampleStudy(r: Rand, k: number): StudyImage[] {
   // Usual screening: one photograph per eye; sometimes two per eye, one eye only, or a side not recorded.
   const layout = weighted<(('R' | 'L' | null)[])>(r, [
     [['R', 'L'], 55], [['R', 'R', 'L', 'L'], 12], [['R'], 7], [['L'], 7], [['R', 'L', null], 5], [[null], 4], [['R', 'R', 'L'], 5], [['L', 'R'], 5],
@@ -164,6 +170,23 @@ function study(r: Rand, k: number): StudyImage[] {
   });
 }
 
+/**
+ * A study of one photograph per given eye with exactly the given truths (every photograph as gradable as its
+ * eye, classifier and segmenter both run): for cases described by their findings, e.g. evaluation questions.
+ */
+export function studyOfEyes(r: Rand, eyes: readonly { eye: 'R' | 'L'; truth: EyeTruth }[], k: number, studyDate = '20250115'): StudyImage[] {
+  return eyes.map(({ eye, truth }, i) => ({
+    sopInstanceUid: `2.25.${k}.${i}`, laterality: eye, studyDate,
+    findings: [toFindingResult(classifier(r, truth, truth.gradable), {}, eye), toFindingResult(segmenter(r, truth), {}, eye)],
+  }));
+}
+
+/** The n sampled studies of a seed, summarised, with the ids the JSONL gives them. */
+export function sampleSummaries(n: number, seed: number): { id: string; summary: StudySummary }[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, k) => ({ id: `case-${seed}-${k}`, summary: summariseStudy(sampleStudy(r, k)) }));
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const opt = (name: string, dflt: string) => {
@@ -177,16 +200,14 @@ function main(): void {
     console.error('usage: tsx scripts/llm-sample-cases.ts --n N --seed S --out FILE.jsonl');
     process.exit(2);
   }
-  const r = rng(seed);
   const lines: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const summary = summariseStudy(study(r, k));
+  for (const { id, summary } of sampleSummaries(n, seed)) {
     const narrative = writeNarrative(summary);
-    lines.push(JSON.stringify({ id: `case-${seed}-${k}`, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections }));
+    lines.push(JSON.stringify({ id, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections }));
   }
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, `${lines.join('\n')}\n`);
   console.log(`wrote ${n} cases to ${out} (seed ${seed})`);
 }
 
-main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
