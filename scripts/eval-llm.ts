@@ -5,6 +5,9 @@
 //   npm run eval:llm                                   # the bundled model, 50 cases, every question
 //   npm run eval:llm -- --model site.gguf --threads 4 --cases 100 --json out.json
 //   npm run eval:llm -- --limit 5 --cases 5            # a quick run: 5 questions of each kind
+//   npm run eval:llm -- --json docs/llm-eval.json --summary-json models/llm/eval-summary.json --write-docs
+//                       # the recorded run: the `## LLM evaluation` section of docs/benchmarks.md is rewritten, and
+//                       # the summary is what models/llm/model_card.py --eval lists in the model card
 //
 // Exits 0 when the evaluation ran (targets met or not; the table says which), 2 on bad arguments, 1 on errors.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,8 +16,10 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LLM_MODEL } from '../src/config/schema.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 import { formatReport, runLlmEvaluation } from '../src/llm/evaluation/run.js';
+import { benchmarksSection, DOCS_HEADING } from '../src/llm/evaluation/docs.js';
+import { writeDocSection } from '../bench/docs-section.js';
 
-const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--quiet]';
+const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--write-docs [--docs FILE.md]] [--quiet]';
 
 function wholeNumber(name: string, value: string | undefined, dflt: number | undefined, min = 0): number | undefined {
   if (value === undefined) return dflt;
@@ -33,7 +38,7 @@ async function main(): Promise<void> {
       options: {
         model: { type: 'string' }, threads: { type: 'string' }, cases: { type: 'string' }, limit: { type: 'string' },
         seed: { type: 'string' }, json: { type: 'string' }, 'summary-json': { type: 'string' }, context: { type: 'string' },
-        gpu: { type: 'string' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+        gpu: { type: 'string' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, 'write-docs': { type: 'boolean' }, docs: { type: 'string' }, help: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -76,6 +81,12 @@ async function main(): Promise<void> {
   };
   if (values.json) write(values.json, report);
   if (values['summary-json']) write(values['summary-json'], report.summary);
+  if (values['write-docs']) {
+    const docs = values.docs ?? path.join(PROJECT_ROOT, 'docs', 'benchmarks.md');
+    const command = `npm run eval:llm${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    writeDocSection(docs, DOCS_HEADING, benchmarksSection(report, command));
+    console.log(`wrote the "${DOCS_HEADING}" section of ${docs}`);
+  }
 }
 
 main().catch((err: unknown) => {

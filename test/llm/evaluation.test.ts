@@ -3,7 +3,7 @@
 // writer (its answers are noise: the figures are checked for structure and consistency, not for quality).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -140,8 +140,10 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
   it('runs end to end and writes every figure, consistent with itself', async () => {
     const out = path.join(dir, 'eval.json');
     const summaryOut = path.join(dir, 'summary.json');
+    const docs = path.join(dir, 'benchmarks.md');
+    writeFileSync(docs, '# Benchmarks\n\n## Ingest\n\nkept text\n');
     const { stdout } = await run(TSX, [SCRIPT, '--model', model, '--cases', '3', '--limit', '2', '--max-tokens', '24', '--context', '4096',
-      '--json', out, '--summary-json', summaryOut, '--quiet'], { cwd: PROJECT_ROOT, timeout: 60_000 });
+      '--json', out, '--summary-json', summaryOut, '--write-docs', '--docs', docs, '--quiet'], { cwd: PROJECT_ROOT, timeout: 60_000 });
     expect(stdout).toMatch(/narrative: guard passed on first try/);
     expect(stdout).toMatch(/targets:/);
     const r = JSON.parse(readFileSync(out, 'utf8')) as LlmEvalReport;
@@ -194,6 +196,11 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     }
     expect(summary.contradictionsAfterGuard).toBe(0);
     expect(summary.dialogueTtftMedianMs).toBeGreaterThan(0);
+
+    const md = readFileSync(docs, 'utf8');
+    expect(md).toMatch(/^# Benchmarks\n\n## Ingest\n\nkept text\n\n## LLM evaluation\n/);
+    expect(md).toContain(`| contradictions in the shown narratives | 0 | <= 0 (met) |`);
+    expect(md).toContain(`(${d.refusalRate.count}/2)`);
   });
 
   it('bad arguments exit 2 and a missing model exits 1, naming the file', async () => {
