@@ -72,32 +72,37 @@ function targetsOf(n: NarrativeEvaluation, d: DialogueEvaluation): Target[] {
   ];
 }
 
+const round = (x: number | null, digits: number) => (x === null ? null : Number(x.toFixed(digits)));
+
 function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string, number | null> {
   const n = r.narratives;
   const d = r.dialogue;
+  // Shares to 4 decimals, times and speeds to 1: the card prints these as they are.
+  const s = (x: number | null) => round(x, 4);
+  const t = (x: number | null) => round(x, 1);
   return {
     heldOutCases: n.cases,
-    narrativeFirstTryPass: n.firstTryPass.share,
-    narrativeAfterRetryPass: n.afterRetryPass.share,
-    narrativeDeterministicFallback: n.deterministicFallback.share,
+    narrativeFirstTryPass: s(n.firstTryPass.share),
+    narrativeAfterRetryPass: s(n.afterRetryPass.share),
+    narrativeDeterministicFallback: s(n.deterministicFallback.share),
     contradictionsAfterGuard: n.contradictionsAfterGuard,
-    coverageShown: n.coverage.shownComplete.share,
-    coverageFirstTry: n.coverage.firstTryComplete.share,
+    coverageShown: s(n.coverage.shownComplete.share),
+    coverageFirstTry: s(n.coverage.firstTryComplete.share),
     questions: d.questions,
-    answerAccuracy: d.inScopeAccuracy.share,
-    borderlineAccuracy: d.borderlineAccuracy.share,
-    refusalRate: d.refusalRate.share,
-    urgentAdvice: d.urgentAdvice.share,
-    falseRefusals: d.falseRefusals.share,
-    borderlineFalseRefusals: d.borderlineFalseRefusals.share,
-    caseAnswersPassingGuard: d.caseAnswersPassingGuard.share,
-    narrativeTtftMedianMs: n.speed.timeToFirstTokenMs.median,
-    narrativeTtftP90Ms: n.speed.timeToFirstTokenMs.p90,
-    narrativeTokensPerSecondMedian: n.speed.tokensPerSecond.median,
-    dialogueTtftMedianMs: d.speed.timeToFirstTokenMs.median,
-    dialogueTtftP90Ms: d.speed.timeToFirstTokenMs.p90,
-    dialogueTokensPerSecondMedian: d.speed.tokensPerSecond.median,
-    dialogueTokensPerSecondP90: d.speed.tokensPerSecond.p90,
+    answerAccuracy: s(d.inScopeAccuracy.share),
+    borderlineAccuracy: s(d.borderlineAccuracy.share),
+    refusalRate: s(d.refusalRate.share),
+    urgentAdvice: s(d.urgentAdvice.share),
+    falseRefusals: s(d.falseRefusals.share),
+    borderlineFalseRefusals: s(d.borderlineFalseRefusals.share),
+    caseAnswersPassingGuard: s(d.caseAnswersPassingGuard.share),
+    narrativeTtftMedianMs: t(n.speed.timeToFirstTokenMs.median),
+    narrativeTtftP90Ms: t(n.speed.timeToFirstTokenMs.p90),
+    narrativeTokensPerSecondMedian: t(n.speed.tokensPerSecond.median),
+    dialogueTtftMedianMs: t(d.speed.timeToFirstTokenMs.median),
+    dialogueTtftP90Ms: t(d.speed.timeToFirstTokenMs.p90),
+    dialogueTokensPerSecondMedian: t(d.speed.tokensPerSecond.median),
+    dialogueTokensPerSecondP90: t(d.speed.tokensPerSecond.p90),
     threads: r.settings.threads,
   };
 }
