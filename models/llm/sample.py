@@ -48,7 +48,8 @@ def main(argv=None):
     outs = json.loads(run.stdout)["greedy"]
     rows, exact, grade_hits, grade_total = [], 0, 0, 0
     for c, out in zip(picked, outs):
-        ended = bool(out) and out[-1] in (tok.im_end_id, tok.eos_id)
+        # llama.cpp ends the sequence at an end-of-generation token (<|im_end|> is one) without always yielding it.
+        ended = len(out) < args.max_tokens or (bool(out) and out[-1] in (tok.im_end_id, tok.eos_id))
         got = tok.decode([t for t in out if t not in (tok.im_end_id, tok.eos_id)])
         want = c["messages"][-1]["content"]
         exact += got.strip() == want.strip()
