@@ -6,7 +6,6 @@
 // with special tokens parsed (as the chat layout is); "greedy" evaluates the given token ids and takes the N most
 // likely next tokens at temperature 0, ending early at any id in "stop" (e.g. <|im_end|>).
 // Answers: { "tokenize": [[id, ...], ...], "greedy": [[id, ...], ...] }.
-import { readFileSync } from 'node:fs';
 import { getLlama, type Token } from 'node-llama-cpp';
 
 const modelPath = process.argv[2];
@@ -14,7 +13,10 @@ if (!modelPath) {
   console.error('usage: tsx scripts/llm-check-gguf.ts MODEL.gguf < requests.json');
   process.exit(2);
 }
-const req = JSON.parse(readFileSync(0, 'utf8')) as { tokenize?: string[]; greedy?: { tokens: number[]; n: number; stop?: number[] }[] };
+// Streamed, not readFileSync(0): a large request on a non-blocking pipe fails with EAGAIN.
+const chunks: Buffer[] = [];
+for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+const req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tokenize?: string[]; greedy?: { tokens: number[]; n: number; stop?: number[] }[] };
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
 const model = await llama.loadModel({ modelPath });
 const out: { tokenize: number[][]; greedy: number[][] } = { tokenize: [], greedy: [] };

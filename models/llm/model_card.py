@@ -29,7 +29,8 @@ def flat(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
-def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe: dict | None, ev: dict | None) -> str:
+def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe: dict | None, ev: dict | None,
+         samples: dict | None = None) -> str:
     c = metrics["config"]
     lines = [
         "# OphGate chat model (`ophgate-chat.gguf`)",
@@ -78,8 +79,14 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         lines += [f"| {k} | {v:g} |" for k, v in flat(ev)]
     else:
         lines.append("Not yet evaluated: run `npm run eval:llm` and regenerate this card with `--eval`.")
+    if samples:
+        f = samples["figures"]
+        lines.append(f"- Smoke check (`sample.py`, greedy by llama.cpp on {f['samples']} held-out corpus conversations, "
+                     f"`ophgate-chat.samples.json`): {f['exact']} answers word for word, {f['reportEyeGradesMatching']} of "
+                     f"{f['reportEyeGrades']} report eye lines with the right DR grade, {f['ended']} answers ended with <|im_end|>. "
+                     "A look at the output, not an evaluation: the corpus's own phrasing is what it was trained on.")
     lines += ["", "## Limits",
-              "- About two million parameters and 80 CPU minutes: it reproduces the phrasing of its corpus, knows only the "
+              f"- {metrics['parameters'] / 1e6:.1f} M parameters and {metrics['trainSeconds'] / 60:.0f} training minutes on {metrics['device']}: it reproduces the phrasing of its corpus, knows only the "
               "knowledge base, and can state things that are wrong. It cannot see images; it reads the findings JSON.",
               "- Its knowledge is the knowledge base's: no drug doses, no definitive diagnosis; red-flag symptoms are sent "
               "to same-day care.",
@@ -101,7 +108,7 @@ def main(argv=None):
     if metrics is None:
         raise SystemExit(f"{args.metrics} not found: train first (models/llm/build.sh)")
     text = card(args.gguf, metrics, read(HERE / "tokenizer" / "tokenizer-stats.json"), read(HERE / "tokenizer" / "corpus-stats.json"),
-                read(HERE / "probe.json"), read(args.eval) if args.eval else None)
+                read(HERE / "probe.json"), read(args.eval) if args.eval else None, read(args.gguf.with_suffix(".samples.json")))
     args.out.write_text(text)
     print(f"wrote {args.out}")
 
