@@ -14,6 +14,8 @@ import type { FindingResult } from '../src/inference/finding-result.js';
 type ManifestFile = Pick<ManifestEntry, 'path' | 'valid' | 'ophthalmic' | 'studyInstanceUid' | 'laterality' | 'encoding'>;
 
 const keepRunning = process.argv.includes('--keep-running');
+// --llm: load the bundled chat model (off by default: it misses its evaluation targets, see models/llm/MODEL_CARD.md).
+const withLlm = process.argv.includes('--llm');
 const fixtures = path.join(PROJECT_ROOT, 'fixtures');
 const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
 const sample = manifest.files.filter((f) => f.valid && f.path.startsWith('op-jpeg-baseline-idrid'));
@@ -26,6 +28,7 @@ const demoKey = randomBytes(24).toString('base64url');
 const config = loadConfig({
   overrides: {
     dataDir, 'http.port': Number(process.env.OPHGATE_HTTP__PORT ?? 0), 'dimse.port': 0, 'assembly.settleSeconds': 2, 'log.level': 'warn',
+    ...(withLlm ? { 'llm.enabled': true } : {}),
     'auth.apiKeys': [{
       name: 'demo-clinician', sha256: createHash('sha256').update(demoKey).digest('hex'), scopes: ['report:read', 'report:sign', 'case:dialogue'],
       practitioner: { name: 'Demo Ophthalmologist (not a real clinician)', identifierValue: 'demo-0001' },
