@@ -18,21 +18,13 @@ import { PROJECT_ROOT } from '../src/project-root.js';
 import { summariseStudy, type StudyImage, type StudySummary } from '../src/report/eye-summary.js';
 import { writeNarrative } from '../src/report/narrative.js';
 import { caseFindings, caseFindingsJson } from '../src/llm/case-findings.js';
+import { rng } from '../src/llm/seeded-random.js';
 
 const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifier/manifest.json'));
 const SEGMENTER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-segmenter/manifest.json'));
 const geometry = { sourceWidth: 1072, sourceHeight: 712, box: { x0: 10, y0: 5, x1: 1060, y1: 700 }, region: { left: 10, top: -170, width: 1050, height: 1050 } };
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

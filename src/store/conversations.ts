@@ -3,15 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-
-const json = z.string().transform((s, ctx) => {
-  try {
-    return JSON.parse(s) as Record<string, unknown>;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not JSON' });
-    return z.NEVER;
-  }
-});
+import { jsonColumn } from './rows.js';
 
 export const conversationRow = z.object({
   id: z.string(), study_uid: z.string(), started_by: z.string(), created_at: z.number(), updated_at: z.number(),
@@ -20,7 +12,7 @@ export type ConversationRow = z.infer<typeof conversationRow>;
 
 export const messageRow = z.object({
   conversation_id: z.string(), seq: z.number().int(), role: z.enum(['user', 'assistant']), content: z.string(),
-  meta: json, created_at: z.number(),
+  meta: jsonColumn, created_at: z.number(),
 });
 export type MessageRow = z.infer<typeof messageRow>;
 

@@ -2,7 +2,8 @@
 // version or by hand must not flow on unchecked).
 import { z } from 'zod';
 
-const json = z.string().transform((s, ctx) => {
+/** A TEXT column holding a JSON object. */
+export const jsonColumn = z.string().transform((s, ctx) => {
   try {
     return JSON.parse(s) as Record<string, unknown>;
   } catch {
@@ -17,7 +18,7 @@ export const studyRow = z.object({
   patient_birth_date: z.string().nullable(), patient_sex: z.string().nullable(),
   study_date: z.string().nullable(), study_time: z.string().nullable(), accession_number: z.string().nullable(),
   study_id: z.string().nullable(), study_description: z.string().nullable(), referring_physician_name: z.string().nullable(),
-  attributes: json,
+  attributes: jsonColumn,
   state: z.enum(['receiving', 'settled']),
   version: z.number().int(),
   routing: z.enum(['ophthalmic', 'ignored']).nullable(),
@@ -29,7 +30,7 @@ export type StudyRow = z.infer<typeof studyRow>;
 export const seriesRow = z.object({
   series_uid: z.string(), study_uid: z.string(),
   modality: z.string().nullable(), series_number: z.number().nullable(), series_description: z.string().nullable(),
-  attributes: json,
+  attributes: jsonColumn,
 });
 export type SeriesRow = z.infer<typeof seriesRow>;
 
@@ -37,7 +38,7 @@ export const instanceRow = z.object({
   sop_instance_uid: z.string(), series_uid: z.string(), study_uid: z.string(),
   sop_class_uid: z.string(), transfer_syntax_uid: z.string(), instance_number: z.number().nullable(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int(), dataset_offset: z.number().int(),
-  attributes: json,
+  attributes: jsonColumn,
   protocol: z.string(), calling_ae: z.string().nullable(), received_at: z.number(), study_version: z.number().int(),
   /** received: sent to OphGate; derived: written by OphGate (SEG, SR). */
   origin: z.enum(['received', 'derived']),
@@ -56,7 +57,7 @@ export const jobRow = z.object({
 export type JobRow = z.infer<typeof jobRow>;
 
 export const stageResultRow = z.object({
-  job_id: z.number().int(), stage: z.string(), result: json, duration_ms: z.number(), completed_at: z.number(),
+  job_id: z.number().int(), stage: z.string(), result: jsonColumn, duration_ms: z.number(), completed_at: z.number(),
 });
 export type StageResultRow = z.infer<typeof stageResultRow>;
 
@@ -71,7 +72,7 @@ export const findingRow = z.object({
   job_id: z.number().int(), study_uid: z.string(), study_version: z.number().int(),
   series_uid: z.string(), sop_instance_uid: z.string(), frame: z.number().int().min(1),
   model_name: z.string(), model_version: z.string(), provider: z.string(),
-  result: json, created_at: z.number(),
+  result: jsonColumn, created_at: z.number(),
 });
 export type FindingRow = z.infer<typeof findingRow>;
 export type NewFinding = Omit<FindingRow, 'job_id' | 'study_uid' | 'study_version' | 'created_at' | 'result'> & { result: object };

@@ -3,6 +3,7 @@
 import { CHAT_TOKENS, CHATML_TEMPLATE } from '../chat-format.js';
 import { type LlamaConfig, type LlamaGgufInput, llamaTensorShapes, writeLlamaGguf } from './llama.js';
 import { byteFallbackTokens, type VocabEntry } from './vocab.js';
+import { rng } from '../seeded-random.js';
 
 export interface TinyLlamaOptions {
   seed?: number;
@@ -11,17 +12,6 @@ export interface TinyLlamaOptions {
   config?: Partial<Omit<LlamaConfig, 'nVocab'>>;
 }
 
-/** mulberry32: small, seedable, and identical on every platform. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(next: () => number, n: number, std: number): Float32Array {
   const out = new Float32Array(n);
