@@ -454,6 +454,24 @@ describe('grounding guard: dialogue mode', () => {
   });
 });
 
+describe('grounding guard: urgency moved to the other eye', () => {
+  // Right eye severe NPDR (seen soon), left eye PDR (urgent): the answer the bundled model gave in the demo.
+  const s = summariseStudy([
+    { sopInstanceUid: '2.25.11', laterality: 'R', findings: [classifierFinding('R', 1, 3)] },
+    { sopInstanceUid: '2.25.12', laterality: 'L', findings: [classifierFinding('L', 1, 4)] },
+  ]);
+  const dialogue = { coverage: false, unscoped: 'general' } as const;
+  it('is the case it claims to be', () => {
+    expect([s.eyes.R.drGrade?.grade, s.eyes.L.drGrade?.grade, s.urgency]).toEqual([3, 4, 'urgent']);
+  });
+  it('flags an urgency that belongs to the other eye, and accepts each eye with its own', () => {
+    expect(checkGrounding('The right eye needs an urgent referral to the hospital eye service.', s, dialogue).violations.map((v) => v.kind)).toEqual(['wrong-eye']);
+    expect(checkGrounding('The left eye needs an urgent referral to the hospital eye service.', s, dialogue).ok).toBe(true);
+    expect(checkGrounding('The right eye should be seen soon.', s, dialogue).ok).toBe(true);
+    expect(checkGrounding('The left eye should be seen soon.', s, dialogue).violations.map((v) => v.kind)).toEqual(['wrong-urgency']);
+  });
+});
+
 describe('grounding guard: the knowledge base vocabulary', () => {
   it('recognises every synonym of every knowledge-base entry as that entry', () => {
     // "OD" is read as oculus dexter (right eye), never as the optic disc.

@@ -185,7 +185,14 @@ function checkEye(c: Claim, e: EyeSummary, f: Facts): Outcome {
       // "not urgent" says at most "soon"; other negated urgencies say too little to check.
       const level: Urgency | null = c.negated ? (w.level === 'urgent' ? 'soon' : null) : w.level;
       const need = f.urgencyOf(e);
-      if (level === null || URGENCY_RANK[level] >= URGENCY_RANK[need]) return null;
+      if (level === null) return null;
+      // More urgent than this eye needs is caution, unless it is exactly what another eye needs: then the urgency
+      // has moved to the wrong eye ("urgent referral for the right eye" when the left has the proliferative DR).
+      if (URGENCY_RANK[level] > URGENCY_RANK[need]) {
+        const other = f.eyes().find((o) => o.eye !== e.eye && f.urgencyOf(o) === level);
+        return other ? fail('wrong-eye', `${name(e)}: "${c.text}" is the ${name(other)}'s urgency; the ${name(e)} needs ${need}`) : null;
+      }
+      if (URGENCY_RANK[level] === URGENCY_RANK[need]) return null;
       return fail('wrong-urgency', `${name(e)}: "${c.text}" is less than the findings' ${need}`);
     }
     case 'status': {
