@@ -12,13 +12,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toFindingResult, type FindingResult } from '../src/inference/finding-result.js';
-import { loadManifest, parseFormula } from '../src/inference/manifest.js';
+import { loadManifest } from '../src/inference/manifest.js';
 import type { ImageInference, LabelScore, MaskChannel, OutputResult } from '../src/inference/model-registry.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 import { summariseStudy, type StudyImage, type StudySummary } from '../src/report/eye-summary.js';
 import { writeNarrative } from '../src/report/narrative.js';
 import { caseFindings, caseFindingsJson } from '../src/llm/case-findings.js';
 import { rng } from '../src/llm/seeded-random.js';
+import { derivedScores } from '../src/inference/derived-scores.js';
 
 const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifier/manifest.json'));
 const SEGMENTER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-segmenter/manifest.json'));
@@ -97,13 +98,7 @@ function classifier(r: Rand, t: EyeTruth, gradableImage: boolean): ImageInferenc
       outputs[o.name] = { name: o.name, kind: o.kind, labels: ls, predicted: ls.reduce((b, l) => (l.probability > b.probability ? l : b)) };
     } else outputs[o.name] = { name: o.name, kind: o.kind, labels: ls };
   }
-  const derived = CLASSIFIER.outputs.flatMap((o) => o.derived.map((d) => {
-    const p = parseFormula(d.formula)!.reduce((s, term) => {
-      const out = outputs[term.output]!;
-      return s + (out.kind === 'masks' ? 0 : out.labels[term.index]!.probability);
-    }, 0);
-    return { name: d.name, meaning: d.meaning, code: d.code, formula: d.formula, probability: p, ...(d.threshold !== undefined ? { threshold: d.threshold, positive: p >= d.threshold } : {}) };
-  }));
+  const derived = derivedScores(CLASSIFIER, outputs);
   return { model: { name: CLASSIFIER.name, version: CLASSIFIER.version }, provider: 'cpu', geometry, outputs, derived, measurements: [] };
 }
 

@@ -13,7 +13,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { loadManifest, parseFormula, type Manifest, type ManifestOutput } from './manifest.js';
+import { loadManifest, type Manifest, type ManifestOutput } from './manifest.js';
+import { derivedScores } from './derived-scores.js';
 import { ProviderSelector, type Provider, type ProviderChoice, type ProviderFailure } from './execution-provider.js';
 import { applyPostprocessing, type Measurement, type Regions } from './postprocess/apply.js';
 import { maskToSource, preprocessSpec, toModelInput, type Geometry, type ImageSource, type PreprocessSpec } from './preprocess.js';
@@ -264,19 +265,8 @@ export class ModelRegistry implements Inference {
     model.runs++;
     return geometries.map((geometry, i) => {
       const outputs: Record<string, OutputResult> = {};
-      const probabilityOf = new Map<string, Float32Array | number[]>();
-      for (const o of manifest.outputs) {
-        const r = interpret(o, result[o.name] as ort.Tensor, i, geometry);
-        outputs[o.name] = r;
-        if (r.kind !== 'masks') probabilityOf.set(o.name, r.labels.map((l) => l.probability));
-      }
-      const derived = manifest.outputs.flatMap((o) => o.derived.map((d): DerivedScore => {
-        const probability = parseFormula(d.formula)!.reduce((s, t) => s + (probabilityOf.get(t.output)![t.index] ?? 0), 0);
-        return {
-          name: d.name, meaning: d.meaning, code: d.code, formula: d.formula, probability,
-          ...(d.threshold !== undefined ? { threshold: d.threshold, positive: probability >= d.threshold } : {}),
-        };
-      }));
+      for (const o of manifest.outputs) outputs[o.name] = interpret(o, result[o.name] as ort.Tensor, i, geometry);
+      const derived = derivedScores(manifest, outputs);
       const measurements = applyPostprocessing(manifest, outputs, geometry);
       return { model: { name: manifest.name, version: manifest.version }, provider: model.info.provider, geometry, outputs, derived, measurements };
     });

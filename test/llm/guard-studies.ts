@@ -5,10 +5,11 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import { toFindingResult, type FindingResult } from '../../src/inference/finding-result.js';
-import { loadManifest, parseFormula } from '../../src/inference/manifest.js';
+import { loadManifest } from '../../src/inference/manifest.js';
 import type { ImageInference, LabelScore, MaskChannel, OutputResult } from '../../src/inference/model-registry.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { summariseStudy, type StudyImage, type StudySummary } from '../../src/report/eye-summary.js';
+import { derivedScores } from '../../src/inference/derived-scores.js';
 
 const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifier/manifest.json'));
 const SEGMENTER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-segmenter/manifest.json'));
@@ -43,13 +44,7 @@ const classifierArb: fc.Arbitrary<ImageInference> = fc.tuple(...CLASSIFIER.outpu
       outputs[o.name] = { name: o.name, kind: o.kind, labels, predicted: labels.reduce((a, b) => (b.probability > a.probability ? b : a)) };
     } else outputs[o.name] = { name: o.name, kind: o.kind, labels };
   });
-  const derived = CLASSIFIER.outputs.flatMap((o) => o.derived.map((d) => {
-    const p = parseFormula(d.formula)!.reduce((s, t) => {
-      const out = outputs[t.output]!;
-      return s + (out.kind === 'masks' ? 0 : out.labels[t.index]!.probability);
-    }, 0);
-    return { name: d.name, meaning: d.meaning, code: d.code, formula: d.formula, probability: p, ...(d.threshold !== undefined ? { threshold: d.threshold, positive: p >= d.threshold } : {}) };
-  }));
+  const derived = derivedScores(CLASSIFIER, outputs);
   return { model: { name: CLASSIFIER.name, version: CLASSIFIER.version }, provider: 'cpu', geometry, outputs, derived, measurements: [] };
 });
 

@@ -9,12 +9,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findingResultSchema, toFindingResult, type FindingResult } from '../../src/inference/finding-result.js';
-import { loadManifest, parseFormula, type Manifest } from '../../src/inference/manifest.js';
+import { loadManifest, type Manifest } from '../../src/inference/manifest.js';
 import type { ImageInference, LabelScore, MaskChannel, OutputResult } from '../../src/inference/model-registry.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { summariseStudy, type StudyImage } from '../../src/report/eye-summary.js';
 import { writeNarrative } from '../../src/report/narrative.js';
 import { classifierFinding, segmenterFinding } from '../sr/samples.js';
+import { derivedScores } from '../../src/inference/derived-scores.js';
 
 const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifier/manifest.json'));
 const SEGMENTER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-segmenter/manifest.json'));
@@ -65,13 +66,7 @@ function classifierArb(): fc.Arbitrary<ImageInference> {
         outputs[o.name] = { name: o.name, kind: o.kind, labels };
       }
     });
-    const derived = CLASSIFIER.outputs.flatMap((o) => o.derived.map((d) => {
-      const p = parseFormula(d.formula)!.reduce((s, t) => {
-        const out = outputs[t.output]!;
-        return s + (out.kind === 'masks' ? 0 : out.labels[t.index]!.probability);
-      }, 0);
-      return { name: d.name, meaning: d.meaning, code: d.code, formula: d.formula, probability: p, ...(d.threshold !== undefined ? { threshold: d.threshold, positive: p >= d.threshold } : {}) };
-    }));
+    const derived = derivedScores(CLASSIFIER, outputs);
     return { model: { name: CLASSIFIER.name, version: CLASSIFIER.version }, provider: 'cpu', geometry, outputs, derived, measurements: [] };
   });
 }
