@@ -6,7 +6,7 @@
 //   npx tsx scripts/llm-sample-cases.ts --n 4000 --seed 6 --out models/llm/data/cases.jsonl
 //
 // One JSON object a line: { id, findingsJson (caseFindingsJson: what the LLM is shown), findings (the same, parsed),
-// narrative (the full text), sections }. Seeded (mulberry32), so the same arguments give the same file.
+// narrative (the full text), sections, structured (the JSON narrative the model learns to write) }. Seeded (mulberry32), so the same arguments give the same file.
 // The sampler is also imported (sampleSummaries, studyOfEyes) by the LLM evaluation (src/llm/evaluation/).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { summariseStudy, type StudyImage, type StudySummary } from '../src/repor
 import { writeNarrative } from '../src/report/narrative.js';
 import { caseFindings, caseFindingsJson } from '../src/llm/case-findings.js';
 import { rng } from '../src/llm/seeded-random.js';
+import { structuredNarrativeOf } from '../src/llm/structured-narrative.js';
 import { derivedScores } from '../src/inference/derived-scores.js';
 
 const CLASSIFIER = loadManifest(path.join(PROJECT_ROOT, 'models/fundus-classifier/manifest.json'));
@@ -190,7 +191,7 @@ function main(): void {
   const lines: string[] = [];
   for (const { id, summary } of sampleSummaries(n, seed)) {
     const narrative = writeNarrative(summary);
-    lines.push(JSON.stringify({ id, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections }));
+    lines.push(JSON.stringify({ id, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections, structured: JSON.stringify(structuredNarrativeOf(summary)) }));
   }
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, `${lines.join('\n')}\n`);

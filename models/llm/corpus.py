@@ -5,10 +5,13 @@ test_recipe.py fails if this file so much as names it):
   - src/llm/knowledge/knowledge-base.json   what the model may say about conditions, lesions and measurements
   - src/llm/prompts.json                     the system prompts the gateway sends
   - sampled cases (JSONL from scripts/llm-sample-cases.ts): the findings JSON the pipeline produces for a study
-    (caseFindingsJson of its eye summary) and the deterministic narrative written from it
+    (caseFindingsJson of its eye summary), the deterministic narrative, and the structured narrative
+    (src/llm/structured-narrative.ts) the report conversations target
 
 Four kinds of conversation:
-  report     system(report) + findings JSON -> the deterministic narrative (what the narrative guard checks against)
+  report     system(reportJson) + findings JSON -> the structured narrative as compact JSON, in the key order of the
+             gateway's JSON-schema grammar (src/llm/guard/schema.ts), which at run time fixes the values and leaves
+             the model the comments, the summary and the note
   case       system(dialogue with the case's findings, impression, recommendation), 1-4 turns a patient, relative or
              referring clinician asks about THIS case; answers from the findings and the knowledge base
   knowledge  system(general), 1-3 questions per knowledge-base entry across OphGLM's five groups (visual diagnosis;
@@ -56,7 +59,7 @@ def load_knowledge(path: Path = KNOWLEDGE_BASE) -> list[dict]:
 
 def load_prompts(path: Path = PROMPTS) -> dict:
     p = json.loads(Path(path).read_text("utf8"))
-    for k in ("report", "dialogue", "general"):
+    for k in ("report", "reportJson", "dialogue", "general"):
         if not isinstance(p.get(k), str):
             raise ValueError(f"{path}: prompt {k!r} missing")
     return p
@@ -68,7 +71,7 @@ def load_cases(path: Path) -> list[dict]:
         if not line.strip():
             continue
         c = json.loads(line)
-        for k in ("id", "findingsJson", "findings", "narrative", "sections"):
+        for k in ("id", "findingsJson", "findings", "narrative", "sections", "structured"):
             if k not in c:
                 raise ValueError(f"{path}:{n}: case lacks {k!r}")
         cases.append(c)
@@ -574,9 +577,9 @@ def build(cases: list[dict], kb_entries: list[dict], prompts: dict, seed: int, k
         f["_recommendation"] = c["sections"]["recommendation"]
         split = "val" if stable_fraction(f"{seed}:{c['id']}") < val_fraction else "train"
         convs.append({"id": f"{c['id']}/report", "kind": "report", "split": split, "messages": [
-            {"role": "system", "content": prompts["report"]},
+            {"role": "system", "content": prompts["reportJson"]},
             {"role": "user", "content": c["findingsJson"]},
-            {"role": "assistant", "content": c["narrative"]}]})
+            {"role": "assistant", "content": c["structured"]}]})
         sp = Speaker(rng)
         msgs = [{"role": "system", "content": dialogue_system(prompts, c)}]
         asked = set()

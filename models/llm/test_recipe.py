@@ -103,7 +103,7 @@ class CorpusTest(unittest.TestCase):
                 self.assertNotIn(IM_END, x["content"])
         self.assertEqual(kinds, {"report", "case", "knowledge", "refusal"})
 
-    def test_report_conversations_target_the_deterministic_narrative(self):
+    def test_report_conversations_target_the_structured_narrative(self):
         f = Fixture.get()
         by_id = {c["id"]: c for c in f.cases}
         reports = [c for c in f.train + f.val if c["kind"] == "report"]
@@ -111,7 +111,9 @@ class CorpusTest(unittest.TestCase):
         for r in reports:
             case = by_id[r["id"].rsplit("/", 1)[0]]
             self.assertEqual(r["messages"][1]["content"], case["findingsJson"])
-            self.assertEqual(r["messages"][2]["content"], case["narrative"])
+            self.assertEqual(r["messages"][0]["content"], corpus.load_prompts()["reportJson"])
+            self.assertEqual(r["messages"][2]["content"], case["structured"])
+            self.assertEqual(json.loads(r["messages"][2]["content"])["recommendation"]["urgency"], case["findings"]["urgency"])
 
     def test_split_keeps_a_case_on_one_side(self):
         f = Fixture.get()

@@ -8,6 +8,7 @@ const uidRoot = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/, 'a UID root 
 
 /** The chat model OphGate ships (models/llm/, trained by its recipe). */
 export const DEFAULT_LLM_MODEL = 'models/llm/ophgate-chat.gguf';
+export const DEFAULT_SCOPE_GATE = 'models/llm/scope-gate.json';
 
 /** Scopes an API key may hold (auth.apiKeys). */
 /**
@@ -212,10 +213,15 @@ export const configSchema = z.object({
     /** Requests waiting for the model beyond this are refused (503) rather than queued without end. */
     maxQueue: z.number().int().min(0).default(16),
     /**
-     * prose: the model writes the narrative as text (what the bundled model was trained on). json-schema: its answer
-     * is held to a JSON-schema grammar built from the case and rendered to prose (for a site's instruct model).
+     * json-schema: the model's answer is held to a JSON-schema grammar built from the case and rendered to prose
+     * (what the bundled model is trained on). prose: the model writes the narrative as free text (a site's model).
      */
-    narrativeFormat: z.enum(['prose', 'json-schema']).default('prose'),
+    narrativeFormat: z.enum(['prose', 'json-schema']).default('json-schema'),
+    /**
+     * The scope gate's weights (scripts/llm-train-scope-gate.ts): which dialogue questions reach the model; the rest
+     * get the gateway's refusal, same-day-care or crisis reply. null lets every question through to the model.
+     */
+    scopeGate: z.string().min(1).nullable().default(DEFAULT_SCOPE_GATE),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

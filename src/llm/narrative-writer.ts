@@ -3,10 +3,11 @@
 // checks what it says against the eye summary; a text that fails is generated once more (sampling, not greedy),
 // and if that fails too the deterministic narrative is used. The report records which produced its text.
 //
-// Two output forms (llm.narrativeFormat): "prose", what OphGate's bundled model was trained to write; and
-// "json-schema", for a site's larger instruct model: the answer is constrained by a JSON-schema grammar built from
-// the case (src/llm/guard/schema.ts: only the case's eyes, grades and lesion names, urgency no lower than the
-// case's, bounded free text) and rendered to prose, which the guard then checks like any other.
+// Two output forms (llm.narrativeFormat): "json-schema", the default and what OphGate's bundled model is trained to
+// write (src/llm/structured-narrative.ts is its target): the answer is constrained by a JSON-schema grammar built
+// from the case (src/llm/guard/schema.ts: only the case's eyes, grades and lesion names, urgency no lower than the
+// case's, bounded free text) and rendered to prose, which the guard then checks like any other; and "prose", free
+// text under the `report` prompt, for a site's instruct model that writes better than it fills a schema.
 import type { PriorComparison, StudySummary } from '../report/eye-summary.js';
 import type { Narrative } from '../report/narrative.js';
 import type { ChatMessage } from './chat-format.js';
@@ -28,8 +29,9 @@ export interface WrittenNarrative {
   fallbackReason?: string;
 }
 
-export function narrativeMessages(summary: StudySummary): ChatMessage[] {
-  return [{ role: 'system', content: loadPrompts().report }, { role: 'user', content: caseFindingsJson(summary) }];
+export function narrativeMessages(summary: StudySummary, format: NarrativeFormat = 'prose'): ChatMessage[] {
+  const prompts = loadPrompts();
+  return [{ role: 'system', content: format === 'json-schema' ? prompts.reportJson : prompts.report }, { role: 'user', content: caseFindingsJson(summary) }];
 }
 
 /** The model's text without a caveat it may have written: the caveat is OphGate's to state, not the model's. */
@@ -58,7 +60,7 @@ export async function writeNarrativeWithLlm(llm: LlmService, summary: StudySumma
   const grammar = format === 'json-schema' ? await llm.runtime.createJsonSchemaGrammar(narrativeSchemaFor(summary) as never) : undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     const g = await llm.generate({
-      purpose: 'narrative', messages: narrativeMessages(summary),
+      purpose: 'narrative', messages: narrativeMessages(summary, format),
       ...(attempt > 0 ? llm.retrySampling() : {}),
       ...(grammar ? { grammar } : {}),
       ...(options.signal ? { signal: options.signal } : {}),

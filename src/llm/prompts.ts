@@ -9,6 +9,7 @@ const promptsSchema = z.object({
   format: z.literal('ophgate-llm-prompts/1'),
   description: z.string(),
   report: z.string().min(1),
+  reportJson: z.string().min(1),
   dialogue: z.string().includes('{findingsJson}'),
   general: z.string().min(1),
 }).strict();

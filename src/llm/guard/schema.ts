@@ -18,14 +18,14 @@ export const MAX_NOTE = 400;
 export const EYE_KEYS = { R: 'rightEye', L: 'leftEye', unknown: 'eyeNotStated' } as const;
 type EyeKey = (typeof EYE_KEYS)[EyeSide];
 
-const DR_GRADE: Record<number, string> = {
+export const DR_GRADE: Record<number, string> = {
   0: 'no apparent diabetic retinopathy (DR grade 0)',
   1: 'mild non-proliferative diabetic retinopathy (DR grade 1)',
   2: 'moderate non-proliferative diabetic retinopathy (DR grade 2)',
   3: 'severe non-proliferative diabetic retinopathy (DR grade 3)',
   4: 'proliferative diabetic retinopathy (DR grade 4)',
 };
-const DME_RISK: Record<number, string> = {
+export const DME_RISK: Record<number, string> = {
   0: 'DME risk 0: no hard exudates',
   1: 'DME risk 1: hard exudates more than one disc diameter from the centre of the macula',
   2: 'DME risk 2: hard exudates within one disc diameter of the centre of the macula',

@@ -1,0 +1,81 @@
+// The narrative object a faithful writer gives for one case, in the JSON schema of src/llm/guard/schema.ts: the
+// values the schema fixes (eyes, grades, lesions, labels, ratio, referable, urgency) and short plain-language free
+// text. It is the training target of the bundled chat model's report conversations (models/llm/corpus.py, through
+// scripts/llm-sample-cases.ts) and the yardstick of the schema: it must satisfy the grammar and pass the guard.
+//
+// The free text names no eye and no number: the model writes it right after the values it speaks of, so what it
+// has to get right is the meaning of a grade, not a copy of a figure from far up the context.
+import type { EyeSummary, StudySummary } from '../report/eye-summary.js';
+import { percent } from '../report/narrative.js';
+import { DR_GRADE, DME_RISK, EYE_KEYS, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
+
+const DR_MEANING: Record<number, string> = {
+  0: 'No diabetic changes were graded on this photograph',
+  1: 'Early background changes only',
+  2: 'Changes beyond the earliest stage, without the features of severe or proliferative disease',
+  3: 'Extensive changes, with a high risk of progressing to proliferative disease',
+  4: 'Proliferative disease, which threatens sight without treatment',
+};
+const DME_MEANING: Record<number, string> = {
+  1: 'The centre of the macula is not threatened on this grade',
+  2: 'The centre of the macula is threatened, which puts central vision at risk',
+};
+
+function eyeComment(e: EyeSummary): string {
+  if (e.status === 'ungradable') return 'The photographs were not good enough to grade, so this eye is not assessed and must not be read as normal';
+  const parts: string[] = [];
+  if (e.drGrade) parts.push(DR_MEANING[e.drGrade.grade] ?? 'The grade is outside the usual scale');
+  else parts.push('No retinopathy grade was given');
+  const dme = e.dmeRisk ? DME_MEANING[e.dmeRisk.grade] : undefined;
+  if (dme) parts.push(dme);
+  return `${parts.join('. ')}.`;
+}
+
+function structuredEye(s: StudySummary, e: EyeSummary): StructuredEye {
+  // Key order is the schema's (node-llama-cpp's grammar writes properties in the order they are listed).
+  const out: StructuredEye = { status: e.status === 'gradable' ? 'gradable' : 'ungradable', comment: '' };
+  delete (out as Partial<StructuredEye>).comment;
+  if (e.drGrade) out.drGrade = DR_GRADE[e.drGrade.grade] ?? `DR grade ${e.drGrade.grade}`;
+  if (e.dmeRisk) out.dmeRisk = DME_RISK[e.dmeRisk.grade] ?? `DME risk ${e.dmeRisk.grade}`;
+  if (e.lesions.length) out.lesions = Object.fromEntries(e.lesions.map((l) => [l.name, l.maxComponents ?? 'present']));
+  if (e.labels.length) out.labels = Object.fromEntries(e.labels.map((l) => [l.name, percent(l.probability)]));
+  if (e.cupToDisc !== null && e.cupToDisc > 0) out.cupToDisc = Number(e.cupToDisc.toFixed(2));
+  if (e.status === 'gradable') out.referable = s.reasons.some((r) => r.eye === e.eye && r.action === 'refer');
+  out.comment = eyeComment(e);
+  return out;
+}
+
+const EYE_WORDS = { R: 'the right eye', L: 'the left eye', unknown: 'the eye whose side is not stated' } as const;
+
+function list(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+function impressionSummary(s: StudySummary, eyes: EyeSummary[]): string {
+  const referred = eyes.filter((e) => s.reasons.some((r) => r.eye === e.eye && r.action === 'refer'));
+  const ungradable = eyes.filter((e) => e.status === 'ungradable');
+  const parts: string[] = [];
+  if (referred.length === 2 && eyes.length === 2) parts.push('Both eyes meet the referral criteria of diabetic eye screening');
+  else if (referred.length) parts.push(`${list(referred.map((e) => EYE_WORDS[e.eye]))} meets the referral criteria of diabetic eye screening`);
+  if (ungradable.length) parts.push(`screening of ${list(ungradable.map((e) => EYE_WORDS[e.eye]))} is incomplete`);
+  if (!parts.length) return 'Nothing here meets the referral criteria of diabetic eye screening.';
+  const text = parts.join(', and ');
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+const URGENCY_NOTE = {
+  urgent: 'The hospital eye service should see the patient within about two weeks.',
+  soon: 'The hospital eye service should see the patient within a few weeks.',
+  routine: 'The hospital eye service arranges a routine appointment.',
+  none: 'Continue diabetic eye screening at the usual recall interval.',
+} as const;
+
+/** The narrative object for this case, in the schema's property order. */
+export function structuredNarrativeOf(summary: StudySummary): StructuredNarrative {
+  const eyes = [summary.eyes.R, summary.eyes.L, ...(summary.eyes.unknown ? [summary.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
+  return {
+    findings: Object.fromEntries(eyes.map((e) => [EYE_KEYS[e.eye], structuredEye(summary, e)])),
+    impression: { referable: summary.referableDisease, summary: impressionSummary(summary, eyes) },
+    recommendation: { urgency: summary.urgency, note: URGENCY_NOTE[summary.urgency] },
+  };
+}
