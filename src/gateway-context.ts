@@ -8,6 +8,7 @@ import type { StudyAssembler } from './ingest/study-assembler.js';
 import type { PipelineRunner } from './pipeline/runner.js';
 import type { DecodePool } from './dicom/pixels/decode-pool.js';
 import type { Inference } from './inference/model-registry.js';
+import type { ScopeGate } from './llm/scope/gate.js';
 import type { LlmService } from './llm/service.js';
 
 export interface GatewayContext {
@@ -23,5 +24,7 @@ export interface GatewayContext {
   inference?: Inference;
   /** The local language model (narrative, case dialogue); absent when disabled or not built. */
   llm?: LlmService;
+  /** Decides which dialogue questions reach the model (llm.scopeGate); absent without a model or when set to null. */
+  scopeGate?: ScopeGate;
   readiness: { dimse: string; pipeline: string };
 }

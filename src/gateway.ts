@@ -21,6 +21,7 @@ import { defaultStages } from './pipeline/stages/index.js';
 import { destinationsOf } from './export/destinations.js';
 import { FhirSender } from './export/fhir/fhir-sender.js';
 import { LlmService } from './llm/service.js';
+import { ScopeGate } from './llm/scope/gate.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
 import { startFetchWorker, stopFetchWorker } from './ingest/fetch-worker.js';
@@ -71,9 +72,12 @@ export class Gateway {
     }
     // The language model loads once, like the image models; a site-configured model that does not load stops the start.
     let llm: LlmService | undefined;
+    let scopeGate: ScopeGate | undefined;
     try {
       llm = await LlmService.open(config.llm, logger.child({ component: 'llm' }), metrics);
+      if (llm && config.llm.scopeGate) scopeGate = ScopeGate.load(path.resolve(PROJECT_ROOT, config.llm.scopeGate));
     } catch (err) {
+      await llm?.close();
       await inference?.close();
       await decodePool.close();
       store.close();
@@ -98,7 +102,7 @@ export class Gateway {
     }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
     const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
     const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
-    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, ...(llm ? { llm } : {}), readiness };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, ...(llm ? { llm } : {}), ...(scopeGate ? { scopeGate } : {}), readiness };
 
     let dimse: DimseScp | undefined;
     let dimsePort: number | undefined;

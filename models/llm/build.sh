@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rebuilds OphGate's chat model from the seed: cases -> corpus -> tokenizer -> training -> export -> GGUF.
+# Rebuilds OphGate's chat model from the seed: cases -> corpus -> tokenizer -> training -> export -> GGUF, and the
+# scope gate in front of it (its question bank + the corpus's questions -> models/llm/scope-gate.json, seconds).
 # Run from anywhere; takes at most about 90 minutes on 2 CPU cores with the defaults (see README.md).
 # Safe to re-run after an interruption: training resumes from runs/<name>/last.pt.
 #   models/llm/build.sh                       # the bundled model: small, 80 training minutes, CPU
@@ -23,6 +24,8 @@ R=models/llm/runs/$RUN
 mkdir -p "$D" "$R"
 npx tsx scripts/llm-sample-cases.ts --n "$CASES" --seed "$SEED" --out "$D/cases.jsonl"
 $PY models/llm/corpus.py --cases "$D/cases.jsonl" --out "$D" --seed "$SEED"
+$PY models/llm/scope_questions.py --out "$D/scope-questions.jsonl" --seed "$SEED"
+npx tsx scripts/llm-train-scope-gate.ts --data "$D"
 $PY models/llm/tokenizer.py --corpus "$D" --out models/llm/tokenizer --vocab-size "$VOCAB"
 $PY models/llm/train.py --data "$D" --tokenizer models/llm/tokenizer --run-dir "$R" --size "$SIZE" \
   --device "$DEVICE" --threads "$THREADS" --minutes "$MINUTES" --seed "$SEED" --resume ${STEPS:+--steps "$STEPS"}

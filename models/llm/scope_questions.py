@@ -14,6 +14,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -922,6 +923,11 @@ def generate(seed: int) -> list[dict]:
     return out
 
 
+def split_of(base: str) -> str:
+    """A tenth of the bases held back for validation, with all their forms (stable across seeds)."""
+    return "val" if int(hashlib.sha256(base.encode("utf8")).hexdigest()[:8], 16) % 10 == 0 else "train"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -931,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as f:
         for r in records:
-            f.write(json.dumps({"question": r["question"], "label": r["label"]}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"question": r["question"], "label": r["label"], "split": split_of(r["base"])}, ensure_ascii=False) + "\n")
     lines = Counter(r["label"] for r in records)
     distinct = Counter(label for label, _cat, _b in set(bases()))
     print(f"wrote {len(records)} questions to {args.out} (seed {args.seed})")

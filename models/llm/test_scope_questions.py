@@ -62,8 +62,15 @@ class ScopeQuestionBank(unittest.TestCase):
             run = subprocess.run([sys.executable, str(HERE / "scope_questions.py"), "--out", str(out), "--seed", "6"],
                                  capture_output=True, text=True, check=True)
             rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-        self.assertEqual([{"question": r["question"], "label": r["label"]} for r in self.bank], rows)
-        self.assertTrue(all(set(r) == {"question", "label"} for r in rows))
+        self.assertEqual([{"question": r["question"], "label": r["label"], "split": sq.split_of(r["base"])} for r in self.bank], rows)
+        self.assertTrue(all(set(r) == {"question", "label", "split"} for r in rows))
+        # Validation holds whole bases: no base has forms on both sides, and every label is on both.
+        sides = {}
+        for r in self.bank:
+            sides.setdefault(r["base"], set()).add(sq.split_of(r["base"]))
+        self.assertTrue(all(len(s) == 1 for s in sides.values()))
+        for label in sq.LABELS:
+            self.assertEqual({r["split"] for r, b in zip(rows, self.bank) if b["label"] == label}, {"train", "val"})
         for label in sq.LABELS:
             self.assertIn(label, run.stdout)
 

@@ -1,7 +1,9 @@
 // The case dialogue: a clinician (or a patient, through one) asks about one analysed study; the LLM answers from
 // the study's findings and report, which its system prompt carries. Every answer passes the grounding guard
 // (src/llm/guard/) before it is kept: one that contradicts the findings is generated once more, and if that fails
-// too it is replaced by a plain statement that the question cannot be answered from this case.
+// too it is replaced by a plain statement that the question cannot be answered from this case. Before any of that,
+// the scope gate (src/llm/scope/) may keep the question from the model: doses, report changes, other patients and
+// anything outside eye care get a refusal, red-flag symptoms same-day care, a crisis the crisis line.
 import type { StudySummary } from '../report/eye-summary.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { MessageRow } from '../store/conversations.js';
@@ -9,6 +11,8 @@ import type { ChatMessage } from './chat-format.js';
 import { caseFindingsJson } from './case-findings.js';
 import { dialogueSystemPrompt } from './prompts.js';
 import type { LlmService } from './service.js';
+import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
+import { GATED_REPLY } from './scope/replies.js';
 
 export const CANNOT_ANSWER =
   'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
@@ -41,6 +45,8 @@ export interface AnswerOptions {
   onTextChunk?: (text: string) => void;
   /** An attempt that failed the guard: whatever was streamed of it is withdrawn. */
   onRetract?: (verdict: GuardVerdict) => void;
+  /** Questions it does not pass never reach the model: they get the gateway's reply (src/llm/scope/). */
+  gate?: ScopeGate;
 }
 
 export interface DialogueAnswer {
@@ -49,6 +55,8 @@ export interface DialogueAnswer {
   replaced: boolean;
   attempts: Array<{ guard: GuardVerdict; completionTokens: number; timeToFirstTokenMs: number | null; tokensPerSecond: number }>;
   model: string;
+  /** The scope gate's verdict when one was asked; a decision other than "answer" means the model was not. */
+  gate?: ScopeVerdict;
 }
 
 /** The messages the model sees: the case in the system prompt, the conversation so far, the new question. */
@@ -61,6 +69,12 @@ export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[
 }
 
 export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: CaseContext, history: readonly MessageRow[], question: string, options: AnswerOptions = {}): Promise<DialogueAnswer> {
+  const gate = options.gate?.classify(question);
+  if (gate && gate.decision !== 'answer') {
+    const text = GATED_REPLY[gate.decision];
+    options.onTextChunk?.(text);
+    return { text, replaced: false, attempts: [], model: 'scope-gate', gate };
+  }
   const messages = dialogueMessages(ctx, history, question);
   const attempts: DialogueAnswer['attempts'] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -73,8 +87,8 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
     const text = g.text.trim();
     const verdict = guard(text, ctx.summary);
     attempts.push({ guard: verdict, completionTokens: g.completionTokens, timeToFirstTokenMs: g.timeToFirstTokenMs, tokensPerSecond: g.tokensPerSecond });
-    if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName };
+    if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...(gate ? { gate } : {}) };
     options.onRetract?.(verdict);
   }
-  return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName };
+  return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...(gate ? { gate } : {}) };
 }

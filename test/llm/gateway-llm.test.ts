@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startTestGateway, ingestFile, waitFor, FIXTURES_DIR, type TestGateway } from '../helpers/gateway.js';
 import { writeTinyLlamaGguf } from '../../src/llm/gguf/tiny.js';
 import { CANNOT_ANSWER } from '../../src/llm/dialogue.js';
+import { GATED_REPLY } from '../../src/llm/scope/replies.js';
 
 const KEY = 'dialogue-test-key-31c9';
 const READER = 'reader-test-key-77a0';
@@ -121,6 +122,22 @@ describe('LLM in the gateway (tiny random model)', () => {
     const metrics = await (await fetch(`${tg.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/ophgate_llm_generations_total\{purpose="dialogue",outcome="ok"\} [1-9]/);
     expect(metrics).toMatch(/ophgate_llm_tokens_total\{kind="completion"\} [1-9]/);
+
+    // The scope gate keeps a dosing question and a red-flag symptom from the model: the gateway's own replies, and
+    // no generation. The turns are kept with the gate's verdict.
+    const generations = (m: string) => Number(/ophgate_llm_generations_total\{purpose="dialogue",outcome="ok"\} (\d+)/.exec(m)?.[1] ?? 0);
+    const dosing = await post({ message: 'How many units of insulin should I take tonight?', conversationId });
+    expect(dosing.status).toBe(200);
+    const gated = (await dosing.json()) as { answer: string; model: string; gate: string; replaced: boolean };
+    expect(gated).toMatchObject({ answer: GATED_REPLY.refuse, model: 'scope-gate', gate: 'refuse', replaced: false });
+    const urgentStream = await post({ message: 'I suddenly lost the vision in my left eye an hour ago.', conversationId }, { accept: 'text/event-stream' });
+    const urgentEvents = parseSse(await urgentStream.text());
+    expect(urgentEvents.find((e) => e.event === 'done')!.data).toMatchObject({ answer: GATED_REPLY.urgent, gate: 'urgent' });
+    expect(urgentEvents.filter((e) => e.event === 'token').map((e) => e.data.text).join('')).toBe(GATED_REPLY.urgent);
+    const after = await (await fetch(`${tg.baseUrl}/metrics`)).text();
+    expect(generations(after)).toBe(generations(metrics));
+    const reread = (await (await fetch(`${url}/${conversationId}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { messages: Array<{ role: string; meta?: { gate?: { decision: string } } }> };
+    expect(reread.messages.filter((m) => m.role === 'assistant').map((m) => m.meta?.gate?.decision)).toEqual(['answer', 'answer', 'refuse', 'urgent']);
   }, 180_000);
 
   it('answers 503 when no language model is loaded', async () => {

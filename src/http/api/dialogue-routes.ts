@@ -4,7 +4,9 @@
 //   conversation  {"conversationId"}                       once, first
 //   token         {"text"}                                  the answer as it is generated
 //   retract       {"violations"}                            the text streamed so far failed the guard: discard it
-//   done          {"conversationId","answer","replaced",…}  the answer as kept (always the one to show)
+//   done          {"conversationId","answer","replaced",…}  the answer as kept (always the one to show); "gate"
+//                                                           says what the scope gate decided (a reply of its own
+//                                                           unless "answer")
 //   error         {"error"}                                 instead of done, when generation failed
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -64,17 +66,17 @@ export function dialogueRouter(ctx: GatewayContext): Router {
 
     const keep = (answer: DialogueAnswer) => {
       conversation ??= ctx.store.conversations.start(studyUid, principal.keyName);
-      ctx.store.conversations.appendTurn(conversation.id, body.data.message, answer.text, { model: answer.model, replaced: answer.replaced, attempts: answer.attempts });
+      ctx.store.conversations.appendTurn(conversation.id, body.data.message, answer.text, { model: answer.model, replaced: answer.replaced, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate } : {}) });
       // No question or answer text in the log: both can carry a patient's findings.
-      ctx.logger.info({ studyUid, conversationId: conversation.id, key: principal.keyName, replaced: answer.replaced, attempts: answer.attempts.length }, 'dialogue turn');
+      ctx.logger.info({ studyUid, conversationId: conversation.id, key: principal.keyName, replaced: answer.replaced, gate: answer.gate?.decision, attempts: answer.attempts.length }, 'dialogue turn');
       return conversation;
     };
 
     if (!stream) {
       try {
-        const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, { signal: abort.signal });
+        const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, { signal: abort.signal, ...(ctx.scopeGate ? { gate: ctx.scopeGate } : {}) });
         const c = keep(answer);
-        res.json({ conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, attempts: answer.attempts });
+        res.json({ conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate.decision } : {}) });
       } catch (err) {
         const { status, error } = httpStatusOf(err);
         if (status === 503) res.set('Retry-After', '10');
@@ -92,11 +94,12 @@ export function dialogueRouter(ctx: GatewayContext): Router {
     try {
       const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, {
         signal: abort.signal,
+        ...(ctx.scopeGate ? { gate: ctx.scopeGate } : {}),
         onTextChunk: (text) => send('token', { text }),
         onRetract: (verdict) => send('retract', { violations: verdict.violations }),
       });
       const c = keep(answer);
-      send('done', { conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model });
+      send('done', { conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, ...(answer.gate ? { gate: answer.gate.decision } : {}) });
     } catch (err) {
       const { status, error } = httpStatusOf(err);
       if (status !== 499) send('error', { status, error });

@@ -1,0 +1,70 @@
+// The scope gate: before a question reaches the chat model, a linear classifier over its words decides whether it
+// is one OphGate answers (about the case or eye conditions), one it declines (doses, changing the report, a
+// definitive diagnosis, other patients, anything outside eye care, attempts to override the rules), a red-flag
+// symptom that must go to same-day care, or a crisis. Only "answer" reaches the model; the rest get the gateway's
+// fixed replies (replies.ts). A small model cannot be trusted to refuse; a refusal it does give still counts.
+//
+// Weights come from scripts/llm-train-scope-gate.ts (trained on the corpus's questions, never on the evaluation
+// questions) and live in models/llm/scope-gate.json, validated here once when loaded.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { PROJECT_ROOT } from '../../project-root.js';
+import { knowledgeLexicon, questionFeatures } from './features.js';
+
+export const SCOPE_GATE_FORMAT = 'ophgate-scope-gate/1';
+export const DEFAULT_SCOPE_GATE = path.join(PROJECT_ROOT, 'models', 'llm', 'scope-gate.json');
+export const SCOPE_CLASSES = ['answer', 'refuse', 'urgent', 'crisis'] as const;
+export type ScopeDecision = (typeof SCOPE_CLASSES)[number];
+
+const gateFileSchema = z.object({
+  format: z.literal(SCOPE_GATE_FORMAT),
+  classes: z.tuple([z.literal('answer'), z.literal('refuse'), z.literal('urgent'), z.literal('crisis')]),
+  /** Below this probability of its best non-answer class a question is answered (fewer false refusals). */
+  minDeclineProbability: z.number().min(0).max(1),
+  weights: z.record(z.string(), z.array(z.number()).length(SCOPE_CLASSES.length)),
+  training: z.record(z.string(), z.unknown()),
+}).strict();
+export type ScopeGateFile = z.infer<typeof gateFileSchema>;
+
+export interface ScopeVerdict {
+  decision: ScopeDecision;
+  probabilities: Record<ScopeDecision, number>;
+}
+
+export function softmax(scores: number[]): number[] {
+  const m = Math.max(...scores);
+  const e = scores.map((s) => Math.exp(s - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+export class ScopeGate {
+  private readonly lexicon = knowledgeLexicon();
+
+  constructor(readonly file: ScopeGateFile) {}
+
+  static load(file = DEFAULT_SCOPE_GATE): ScopeGate {
+    const parsed = gateFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!parsed.success) throw new Error(`${file}: not a scope gate: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return new ScopeGate(parsed.data);
+  }
+
+  scores(question: string): number[] {
+    const s = SCOPE_CLASSES.map(() => 0);
+    for (const f of questionFeatures(question, this.lexicon)) {
+      const w = this.file.weights[f];
+      if (w) for (let k = 0; k < s.length; k++) s[k]! += w[k]!;
+    }
+    return s;
+  }
+
+  classify(question: string): ScopeVerdict {
+    const p = softmax(this.scores(question));
+    const probabilities = Object.fromEntries(SCOPE_CLASSES.map((c, i) => [c, p[i]!])) as Record<ScopeDecision, number>;
+    let best = 1;
+    for (let k = 2; k < p.length; k++) if (p[k]! > p[best]!) best = k;
+    const decision = p[best]! > p[0]! && p[best]! >= this.file.minDeclineProbability ? SCOPE_CLASSES[best]! : 'answer';
+    return { decision, probabilities };
+  }
+}

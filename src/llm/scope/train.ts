@@ -1,0 +1,49 @@
+// Training of the scope gate: multinomial logistic regression over the sparse question features, by AdaGrad with a
+// little L2, classes weighted to equal total weight (the corpus holds far more answerable questions than crises).
+// Deterministic: examples are visited in an order drawn from a seeded generator.
+import { rng } from '../seeded-random.js';
+import { knowledgeLexicon, questionFeatures } from './features.js';
+import { SCOPE_CLASSES, softmax, type ScopeDecision } from './gate.js';
+
+export interface LabelledQuestion { question: string; label: ScopeDecision }
+
+export interface TrainOptions { epochs?: number; learningRate?: number; l2?: number; minCount?: number; seed?: number }
+
+export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions = {}): Record<string, number[]> {
+  const { epochs = 12, learningRate = 0.5, l2 = 1e-4, minCount = 2, seed = 6 } = options;
+  const lexicon = knowledgeLexicon();
+  const feats = examples.map((e) => questionFeatures(e.question, lexicon));
+  const counts = new Map<string, number>();
+  for (const fs of feats) for (const f of fs) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const weights = new Map<string, number[]>();
+  const sq = new Map<string, number[]>();
+  for (const [f, c] of counts) if (c >= minCount) { weights.set(f, SCOPE_CLASSES.map(() => 0)); sq.set(f, SCOPE_CLASSES.map(() => 1e-8)); }
+  const perClass = SCOPE_CLASSES.map((c) => examples.filter((e) => e.label === c).length);
+  const classWeight = perClass.map((n) => (n ? examples.length / (SCOPE_CLASSES.length * n) : 0));
+  const r = rng(seed);
+  const order = examples.map((_, i) => i);
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const i of order) {
+      const fs = feats[i]!.filter((f) => weights.has(f));
+      const scores = SCOPE_CLASSES.map((_, k) => fs.reduce((s, f) => s + weights.get(f)![k]!, 0));
+      const p = softmax(scores);
+      const y = SCOPE_CLASSES.indexOf(examples[i]!.label);
+      const cw = classWeight[y]!;
+      for (const f of fs) {
+        const w = weights.get(f)!;
+        const g2 = sq.get(f)!;
+        for (let k = 0; k < w.length; k++) {
+          const grad = cw * (p[k]! - (k === y ? 1 : 0)) + l2 * w[k]!;
+          g2[k]! += grad * grad;
+          w[k]! -= (learningRate * grad) / Math.sqrt(g2[k]!);
+        }
+      }
+    }
+  }
+  // Rounded: the file is committed, and four decimals change no decision.
+  return Object.fromEntries([...weights].filter(([, w]) => w.some((x) => Math.abs(x) >= 1e-3)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, w]) => [f, w.map((x) => Number(x.toFixed(4)))]));
+}
