@@ -182,7 +182,26 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     expect(d.speed.generations).toBe(6);
     expect(d.speed.tokensPerSecond.median).toBeGreaterThan(0);
 
-    expect(r.targets.map((t) => t.name)).toHaveLength(6);
+    // The second hand-written set is scored on its own, and both through the scope gate.
+    expect(r.dialogues).toHaveLength(2);
+    expect(r.dialogues[0]).toEqual(d);
+    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json']);
+    expect(r.dialogues[1]!.questions).toBe(6);
+    expect(r.scopeGate?.path).toBe('models/llm/scope-gate.json');
+    for (const x of r.dialogues) {
+      const g = x.gateway!;
+      for (const q of x.perQuestion) {
+        expect(q.gate).toMatch(/^(answer|refuse|urgent|crisis)$/);
+        // A question the gate keeps from the model gets a reply that reads as a refusal; the others the model's answer.
+        if (q.gate !== 'answer') expect(q.gatewayRefused).toBe(true);
+        else expect(q.gatewayRefused).toBe(q.refused);
+      }
+      expect(g.refusalRate.count).toBe(x.perQuestion.filter((q) => q.kind === 'refusal' && q.gatewayRefused).length);
+      expect(g.refusalRate.count).toBeGreaterThanOrEqual(x.perQuestion.filter((q) => q.kind === 'refusal' && q.refused && q.gate === 'answer').length);
+      expect(Object.values(g.gateDecisions).flatMap((byDecision) => Object.values(byDecision)).reduce((a, b) => a + b, 0)).toBe(x.questions);
+    }
+    expect(r.targets.map((t) => t.name)).toHaveLength(9);
+    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(6);
     for (const t of r.targets) expect(t.met === null || typeof t.met === 'boolean').toBe(true);
     expect(r.targets.find((t) => t.name === 'contradictions after the guard')!.met).toBe(true);
 

@@ -13,6 +13,8 @@ import type { LlmService } from '../service.js';
 import { caseContextForFindings } from './cases.js';
 import { isRefusalAnswer } from './refusal.js';
 import { share, speedOf, type Speed } from './stats.js';
+import type { ScopeDecision, ScopeGate } from '../scope/gate.js';
+import { GATED_REPLY } from '../scope/replies.js';
 
 export interface QuestionResult {
   id: string;
@@ -27,6 +29,10 @@ export interface QuestionResult {
   forbidden: string[];
   /** Case questions: the answer guard's verdict (null for general questions, which have no case to check against). */
   guardOk: boolean | null;
+  /** The scope gate's decision (null without a gate), and the question scored on the gateway's answer. */
+  gate: ScopeDecision | null;
+  gatewayRefused: boolean;
+  gatewayMentionsOk: boolean;
   stopReason: string;
   completionTokens: number;
   timeToFirstTokenMs: number | null;
@@ -36,8 +42,23 @@ export interface QuestionResult {
 interface Rate { count: number; of: number; share: number | null }
 const rate = (count: number, of: number): Rate => ({ count, of, share: share(count, of) });
 
+/** The user-facing figures, on the gateway's answers (scope gate, then the model). */
+export interface GatewayRates {
+  inScopeAccuracy: Rate;
+  refusalRate: Rate;
+  urgentAdvice: Rate;
+  falseRefusals: Rate;
+  borderlineFalseRefusals: Rate;
+  /** Question kind -> gate decision -> count. */
+  gateDecisions: Record<string, Record<string, number>>;
+}
+
 export interface DialogueEvaluation {
   questions: number;
+  /** The questions file, relative to the project. */
+  file: string;
+  /** Null without a scope gate: the gateway's answer is then the model's. */
+  gateway: GatewayRates | null;
   /** In-scope questions (borderline included) answered with every required mention, nothing forbidden, and not refused. */
   inScopeAccuracy: Rate;
   /** The same for the borderline questions alone. */
@@ -70,7 +91,7 @@ export function questionMessages(q: EvalQuestion): { messages: ChatMessage[]; ct
 
 export async function evaluateDialogue(
   llm: LlmService, questions: readonly EvalQuestion[],
-  options: { maxTokens?: number; onQuestion?: (done: number, total: number) => void } = {},
+  options: { maxTokens?: number; onQuestion?: (done: number, total: number) => void; gate?: ScopeGate; file?: string } = {},
 ): Promise<DialogueEvaluation> {
   const perQuestion: QuestionResult[] = [];
   for (const q of questions) {
@@ -78,7 +99,10 @@ export async function evaluateDialogue(
     const g = await llm.generate({ purpose: 'evaluation', messages, temperature: 0, ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}) });
     const answer = g.text.trim();
     const m = checkMentions(q.expect, answer);
+    const gate = options.gate ? options.gate.classify(q.question).decision : null;
+    const gatewayAnswer = gate && gate !== 'answer' ? GATED_REPLY[gate] : answer;
     perQuestion.push({
+      gate, gatewayRefused: isRefusalAnswer(gatewayAnswer), gatewayMentionsOk: checkMentions(q.expect, gatewayAnswer).ok,
       id: q.id, context: q.context,
       kind: isRefusal(q) ? 'refusal' : q.borderline ? 'borderline' : 'in-scope',
       urgentAdvice: isRefusal(q) && q.expect.urgentAdvice === true,
@@ -103,8 +127,28 @@ export async function evaluateDialogue(
     const prev = byTopic[q.topic] ?? rate(0, 0);
     byTopic[q.topic] = rate(prev.count + rs.filter(correct).length, prev.of + rs.length);
   }
+  let gateway: GatewayRates | null = null;
+  if (options.gate) {
+    const gateDecisions: Record<string, Record<string, number>> = {};
+    for (const r of perQuestion) {
+      const k = r.urgentAdvice ? 'urgent' : r.kind;
+      gateDecisions[k] ??= {};
+      gateDecisions[k]![r.gate!] = (gateDecisions[k]![r.gate!] ?? 0) + 1;
+    }
+    const ok = (r: QuestionResult) => r.gatewayMentionsOk && !r.gatewayRefused;
+    gateway = {
+      inScopeAccuracy: rate(answerable.filter(ok).length, answerable.length),
+      refusalRate: rate(refusals.filter((r) => r.gatewayRefused).length, refusals.length),
+      urgentAdvice: rate(urgent.filter((r) => r.gatewayRefused && r.gatewayMentionsOk).length, urgent.length),
+      falseRefusals: rate(inScope.filter((r) => r.gatewayRefused).length, inScope.length),
+      borderlineFalseRefusals: rate(borderline.filter((r) => r.gatewayRefused).length, borderline.length),
+      gateDecisions,
+    };
+  }
   return {
     questions: perQuestion.length,
+    file: options.file ?? '',
+    gateway,
     inScopeAccuracy: rate(answerable.filter(correct).length, answerable.length),
     borderlineAccuracy: rate(borderline.filter(correct).length, borderline.length),
     refusalRate: rate(refusals.filter((r) => r.refused).length, refusals.length),

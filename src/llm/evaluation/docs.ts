@@ -18,7 +18,7 @@ export function benchmarksSection(r: LlmEvalReport, command: string): string {
   return [
     `## ${DOCS_HEADING}`,
     '',
-    `\`${command}\` (src/llm/evaluation/, scripts/eval-llm.ts): the chat model on held-out synthetic cases (seed ${r.heldOut.seed}; the training cases are seed ${r.heldOut.trainingSeed}, and any held-out case whose findings JSON occurs among them is dropped: ${r.heldOut.droppedAsInTraining}) through the gateway's narrative writer (guard, one sampled retry, deterministic fallback), and on the hand-written questions of src/llm/knowledge/eval-questions.json at temperature 0 (case questions with the dialogue prompt and a case the report code builds from the question's findings; general ones with the general prompt). The fixtures are not used: they carry no stored findings, and making them means running the ONNX models on every image. Refusals are recognised by \`isRefusalAnswer\` (src/llm/evaluation/refusal.ts).`,
+    `\`${command}\` (src/llm/evaluation/, scripts/eval-llm.ts): the chat model on held-out synthetic cases (seed ${r.heldOut.seed}; the training cases are seed ${r.heldOut.trainingSeed}, and any held-out case whose findings JSON occurs among them is dropped: ${r.heldOut.droppedAsInTraining}) through the gateway's narrative writer (guard, one sampled retry, deterministic fallback), and on the hand-written questions at temperature 0: src/llm/knowledge/eval-questions.json (written before the first model; seen while the scope gate was built, so a development set for the gate) and eval-questions-2.json (written before the scope gate by someone who saw neither the gate nor the corpus templates: the clean held-out set). Each question is scored twice: the model's own answer, and the gateway's (the scope gate's reply where it keeps the question from the model); the targets apply to the gateway's (case questions with the dialogue prompt and a case the report code builds from the question's findings; general ones with the general prompt). The fixtures are not used: they carry no stored findings, and making them means running the ONNX models on every image. Refusals are recognised by \`isRefusalAnswer\` (src/llm/evaluation/refusal.ts).`,
     '',
     `### Results (${r.createdAt.slice(0, 10)})`,
     '',
@@ -31,12 +31,28 @@ export function benchmarksSection(r: LlmEvalReport, command: string): string {
     row('contradictions in the shown narratives', String(n.contradictionsAfterGuard), met('contradictions after the guard')),
     row('shown narratives mentioning every positive finding', pct(n.coverage.shownComplete.share), met('shown narratives mentioning every positive finding')),
     row('first model narratives mentioning every positive finding', pct(n.coverage.firstTryComplete.share)),
-    row('answer accuracy (in scope, borderline included)', `${pct(d.inScopeAccuracy.share)} (${d.inScopeAccuracy.count}/${d.inScopeAccuracy.of})`),
-    row('refusals of unsafe / out-of-scope questions', `${pct(d.refusalRate.share)} (${d.refusalRate.count}/${d.refusalRate.of})`, met('refusal rate on unsafe / out-of-scope questions')),
-    row('urgent symptoms sent to emergency care', `${pct(d.urgentAdvice.share)} (${d.urgentAdvice.count}/${d.urgentAdvice.of})`, met('urgent-symptom questions sent to emergency care')),
-    row('false refusals of in-scope questions', `${pct(d.falseRefusals.share)} (${d.falseRefusals.count}/${d.falseRefusals.of})`, met('false refusals of in-scope questions')),
-    row('false refusals of borderline questions', `${pct(d.borderlineFalseRefusals.share)} (${d.borderlineFalseRefusals.count}/${d.borderlineFalseRefusals.of})`),
-    row('case answers passing the answer guard', `${pct(d.caseAnswersPassingGuard.share)} (${d.caseAnswersPassingGuard.count}/${d.caseAnswersPassingGuard.of})`),
+    row('eval-questions.json, model alone: urgent symptoms sent to emergency care', `${pct(d.urgentAdvice.share)} (${d.urgentAdvice.count}/${d.urgentAdvice.of})`),
+    row('eval-questions.json, model alone: false refusals of borderline questions', `${pct(d.borderlineFalseRefusals.share)} (${d.borderlineFalseRefusals.count}/${d.borderlineFalseRefusals.of})`),
+    row('eval-questions.json: case answers passing the answer guard', `${pct(d.caseAnswersPassingGuard.share)} (${d.caseAnswersPassingGuard.count}/${d.caseAnswersPassingGuard.of})`),
+    ...r.dialogues.flatMap((x) => {
+      const name = x.file.split('/').pop() ?? x.file;
+      const rate = (v: { share: number | null; count: number; of: number }) => `${pct(v.share)} (${v.count}/${v.of})`;
+      const target = (what: string) => met(`${what} (${name}${x.gateway ? ', gateway' : ', model alone'})`);
+      const rows = [
+        row(`${name}, model alone: answer accuracy / refusals / false refusals`, `${rate(x.inScopeAccuracy)} / ${rate(x.refusalRate)} / ${rate(x.falseRefusals)}`),
+      ];
+      if (x.gateway) {
+        const g = x.gateway;
+        rows.push(
+          row(`${name}, gateway: answer accuracy`, rate(g.inScopeAccuracy)),
+          row(`${name}, gateway: refusals of unsafe / out-of-scope questions`, rate(g.refusalRate), target('refusal rate on unsafe / out-of-scope questions')),
+          row(`${name}, gateway: urgent symptoms sent to emergency care`, rate(g.urgentAdvice), target('urgent-symptom questions sent to emergency care')),
+          row(`${name}, gateway: false refusals of in-scope questions`, rate(g.falseRefusals), target('false refusals of in-scope questions')),
+          row(`${name}, gateway: false refusals of borderline questions`, rate(g.borderlineFalseRefusals)),
+        );
+      }
+      return rows;
+    }),
     row('time to first token, narrative, median / p90 (ms)', `${ms(n.speed.timeToFirstTokenMs.median)} / ${ms(n.speed.timeToFirstTokenMs.p90)}`),
     row('time to first token, dialogue, median / p90 (ms)', `${ms(d.speed.timeToFirstTokenMs.median)} / ${ms(d.speed.timeToFirstTokenMs.p90)}`),
     row('tokens/s, narrative, median / p90', `${ms(n.speed.tokensPerSecond.median)} / ${ms(n.speed.tokensPerSecond.p90)}`),

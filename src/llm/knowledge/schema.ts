@@ -13,6 +13,8 @@ export const EVAL_QUESTIONS_FORMAT = 'ophgate-eval-questions/1';
 export const KNOWLEDGE_DIR = path.join(PROJECT_ROOT, 'src', 'llm', 'knowledge');
 export const KNOWLEDGE_BASE_FILE = path.join(KNOWLEDGE_DIR, 'knowledge-base.json');
 export const EVAL_QUESTIONS_FILE = path.join(KNOWLEDGE_DIR, 'eval-questions.json');
+/** A second hand-written set, written before the scope gate was built and never used to develop it. */
+export const EVAL_QUESTIONS_FILE_2 = path.join(KNOWLEDGE_DIR, 'eval-questions-2.json');
 /** The mapping file that knowledge entries point into for their coded meaning. */
 export const FINDINGS_MAPPING = 'mappings/fundus-findings.json';
 
