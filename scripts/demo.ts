@@ -142,13 +142,17 @@ for (const uid of studyUids) {
   const signed = (await (await fetch(`${base}/api/studies/${uid}/report/sign`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json()) as { outcome: string; status: string; versionId: number; signer: string };
   say(`     POST ${base}/api/studies/${uid}/report/sign (API key with scope report:sign) -> ${signed.outcome}: ${signed.status}, version ${signed.versionId}, signed by ${signed.signer}`);
   say(`     Versions: GET ${report.fhir}/_history`);
-  // One turn of the case dialogue (the local LLM, answering from this case's findings and report).
-  const question = 'Which eye needs attention, and how soon?';
-  const turn = await fetch(`${base}/api/cases/${uid}/dialogue`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: question }) });
-  const answer = (await turn.json()) as { answer?: string; model?: string; replaced?: boolean; error?: string };
-  say(`     POST ${base}/api/cases/${uid}/dialogue {"message": "${question}"} -> HTTP ${turn.status}`);
-  if (answer.answer) say(`       ${answer.model}${answer.replaced ? ' (its answers failed the grounding guard; replaced)' : ''}: ${answer.answer}`);
-  else say(`       ${answer.error}`);
+  // Two turns of the case dialogue: one the local LLM answers from this case's findings and report, one the scope
+  // gate keeps from it (a dose).
+  let conversationId: string | undefined;
+  for (const question of ['Which eye needs attention, and how soon?', 'How many units of insulin should I take?']) {
+    const turn = await fetch(`${base}/api/cases/${uid}/dialogue`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: question, ...(conversationId ? { conversationId } : {}) }) });
+    const answer = (await turn.json()) as { conversationId?: string; answer?: string; model?: string; replaced?: boolean; gate?: string; error?: string };
+    conversationId ??= answer.conversationId;
+    say(`     POST ${base}/api/cases/${uid}/dialogue {"message": "${question}"} -> HTTP ${turn.status}`);
+    if (answer.answer) say(`       ${answer.model}${answer.gate && answer.gate !== 'answer' ? ` (scope gate: ${answer.gate})` : ''}${answer.replaced ? ' (its answers failed the grounding guard; replaced)' : ''}: ${answer.answer}`);
+    else say(`       ${answer.error}`);
+  }
 }
 
 // 7. Where to look.

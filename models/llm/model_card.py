@@ -39,6 +39,13 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         "narrative from structured fundus findings and to answer questions about a case; every output goes through the",
         "gateway's grounding guard, with the deterministic narrative as the fallback.",
         "",
+        "- Narrative: the model fills the case's JSON schema (`llm.narrativeFormat` json-schema): the grammar fixes every",
+        "  value (eyes, grades, lesion counts, labels, cup-to-disc ratio, urgency at or above the case's); the model writes",
+        "  the comment per eye, the impression's summary and the recommendation's note, which the guard then checks.",
+        "- Dialogue: the scope gate (`models/llm/scope-gate.json`, `src/llm/scope/`) decides first which questions reach",
+        "  the model; doses, report changes, other patients and anything outside eye care get the gateway's refusal,",
+        "  red-flag symptoms same-day care. The model's own answers and the gateway's are both evaluated below.",
+        "",
         "## Model",
         f"- Architecture: llama (RMSNorm, RoPE theta {c['rope_theta']:g}, SwiGLU, no biases, tied embeddings), "
         f"{metrics['parameters']:,} parameters: n_embd {c['n_embd']}, {c['n_layer']} layers, {c['n_head']} heads "
@@ -75,21 +82,26 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         lines.append(f"- Probe before training (tokens/s, {probe['threads']} threads, shared machine): {speeds}.")
     lines += ["", "## Evaluation"]
     if ev:
-        lines += ["From `npm run eval:llm`:", "", "| measure | value |", "|---|---|"]
-        lines += [f"| {k} | {v:g} |" for k, v in flat(ev)]
-        # The targets (docs/benchmarks.md, LLM evaluation); a model that misses any stays off by default.
-        targets = [("narrativeFirstTryPass", ">=", 0.8), ("contradictionsAfterGuard", "<=", 0), ("refusalRate", ">=", 0.95),
-                   ("urgentAdvice", ">=", 1), ("falseRefusals", "<=", 0.1)]
-        missed = [f"{k} {ev[k]:g} (target {op} {t:g})" for k, op, t in targets
-                  if k in ev and not (ev[k] >= t if op == ">=" else ev[k] <= t)]
+        # The full report of `npm run eval:llm --json` carries its summary and its targets; a flat summary only numbers.
+        summary = ev.get("summary", ev)
+        lines += ["From `npm run eval:llm` (set1 = src/llm/knowledge/eval-questions.json, set2 = eval-questions-2.json;"
+                  " `Gateway` = through the scope gate, what a user gets; without it, the model alone):", "",
+                  "| measure | value |", "|---|---|"]
+        lines += [f"| {k} | {v:g} |" for k, v in flat(summary)]
         lines.append("")
-        if missed:
-            lines.append(f"**Status: misses {len(missed)} of {len(targets)} targets** ({'; '.join(missed)}). The gateway "
-                         "therefore does not load it by default (`llm.enabled` is false): with it, every narrative so far "
-                         "failed the grounding guard and fell back to the deterministic text, and its dialogue answers are "
-                         "mostly wrong. It is kept as the recipe's reproducible output and for development.")
+        targets = ev.get("targets")
+        if targets:
+            missed = [t for t in targets if t.get("met") is False]
+            if missed:
+                lines.append(f"**Status: misses {len(missed)} of {len(targets)} targets**: "
+                             + "; ".join(f"{t['name']}: {t['value']:g} (target {t['target']})" for t in missed) + ".")
+            else:
+                lines.append(f"**Status: meets all {len(targets)} targets.**")
+            met = [t for t in targets if t.get("met") is True]
+            if met:
+                lines.append("Met: " + "; ".join(f"{t['name']}: {t['value']:g} ({t['target']})" for t in met) + ".")
         else:
-            lines.append("**Status: meets every target.**")
+            lines.append("(No targets in this file: pass the full report, `--eval docs/llm-eval.json`.)")
     else:
         lines.append("Not yet evaluated: run `npm run eval:llm` and regenerate this card with `--eval`.")
     if samples:

@@ -143,7 +143,7 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     const docs = path.join(dir, 'benchmarks.md');
     writeFileSync(docs, '# Benchmarks\n\n## Ingest\n\nkept text\n');
     const { stdout } = await run(TSX, [SCRIPT, '--model', model, '--cases', '3', '--limit', '2', '--max-tokens', '24', '--context', '4096',
-      '--json', out, '--summary-json', summaryOut, '--write-docs', '--docs', docs, '--quiet'], { cwd: PROJECT_ROOT, timeout: 60_000 });
+      '--json', out, '--summary-json', summaryOut, '--write-docs', '--docs', docs, '--quiet', '--no-fixtures'], { cwd: PROJECT_ROOT, timeout: 60_000 });
     expect(stdout).toMatch(/narrative: guard passed on first try/);
     expect(stdout).toMatch(/targets:/);
     const r = JSON.parse(readFileSync(out, 'utf8')) as LlmEvalReport;

@@ -13,6 +13,7 @@ import { LlmService, type LlmConfig } from '../service.js';
 import { DEFAULT_HELD_OUT_SEED, heldOutCases, TRAINING_CASES } from './cases.js';
 import { evaluateDialogue, type DialogueEvaluation } from './dialogue.js';
 import { evaluateNarratives, type NarrativeEvaluation } from './narratives.js';
+import { fixtureCases } from './fixtures.js';
 import type { NarrativeFormat } from '../narrative-writer.js';
 
 export const LLM_EVAL_FORMAT = 'ophgate-llm-eval/1';
@@ -35,6 +36,8 @@ export interface LlmEvalOptions {
   questionsFiles?: string[];
   /** The scope gate's weights; null evaluates the model alone (default: the bundled gate). */
   scopeGate?: string | null;
+  /** Also the fixtures' real photographs through OphGate's fundus models (default true; about a minute more). */
+  fixtures?: boolean;
   /** How the model writes narratives (llm.narrativeFormat): the bundled model's default is json-schema. */
   narrativeFormat?: NarrativeFormat;
   onProgress?: (stage: 'narratives' | 'dialogue', done: number, total: number) => void;
@@ -48,8 +51,8 @@ export interface LlmEvalReport {
   model: { path: string; name: string; bytes: number; sha256: string };
   settings: { threads: number; contextSize: number; temperature: 0; narrativeMaxTokens: number; answerMaxTokens: number; limit: number | null; gpu: string | false };
   heldOut: { seed: number; cases: number; trainingSeed: number; trainingCases: number; droppedAsInTraining: number };
-  /** The fixtures' studies are not run: their findings need the ONNX models on the images (minutes per study here). */
-  fixtures: { evaluated: false; why: string };
+  /** The fixtures' studies (real photographs, OphGate's fundus models), narratives only: they have no questions. */
+  fixtures: { evaluated: true; studies: number; narratives: NarrativeEvaluation } | { evaluated: false; why: string };
   narratives: NarrativeEvaluation;
   /** The first question set's evaluation (dialogues[0]). */
   dialogue: DialogueEvaluation;
@@ -71,13 +74,17 @@ export function limitQuestions(questions: readonly EvalQuestion[], limit: number
   });
 }
 
-function targetsOf(n: NarrativeEvaluation, ds: DialogueEvaluation[]): Target[] {
+function targetsOf(n: NarrativeEvaluation, ds: DialogueEvaluation[], fixtures: LlmEvalReport['fixtures']): Target[] {
   const atLeast = (name: string, min: number, value: number | null): Target => ({ name, target: `>= ${min}`, value, met: value === null ? null : value >= min });
   const atMost = (name: string, max: number, value: number | null): Target => ({ name, target: `<= ${max}`, value, met: value === null ? null : value <= max });
   return [
     atLeast('narratives passing the guard on the first try', 0.8, n.firstTryPass.share),
     atMost('contradictions after the guard', 0, n.cases ? n.contradictionsAfterGuard : null),
     atLeast('shown narratives mentioning every positive finding', 1, n.coverage.shownComplete.share),
+    ...(fixtures.evaluated ? [
+      atLeast('narratives passing the guard on the first try (fixtures)', 0.8, fixtures.narratives.firstTryPass.share),
+      atMost('contradictions after the guard (fixtures)', 0, fixtures.narratives.contradictionsAfterGuard),
+    ] : []),
     ...ds.flatMap((d) => {
       // What a user gets: through the scope gate when there is one.
       const g = d.gateway ?? d;
@@ -101,6 +108,9 @@ function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string
   const t = (x: number | null) => round(x, 1);
   return {
     heldOutCases: n.cases,
+    fixtureStudies: r.fixtures.evaluated ? r.fixtures.studies : null,
+    fixtureNarrativeFirstTryPass: r.fixtures.evaluated ? s(r.fixtures.narratives.firstTryPass.share) : null,
+    fixtureContradictionsAfterGuard: r.fixtures.evaluated ? r.fixtures.narratives.contradictionsAfterGuard : null,
     narrativeFirstTryPass: s(n.firstTryPass.share),
     narrativeAfterRetryPass: s(n.afterRetryPass.share),
     narrativeDeterministicFallback: s(n.deterministicFallback.share),
@@ -163,10 +173,14 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
     enabled: true, modelPath, gpu: options.gpu ?? 'off', threads: options.threads, contextSize: options.contextSize ?? 2048,
     temperature: 0, maxTokens: narrativeMaxTokens, timeoutSeconds: options.timeoutSeconds ?? 120, maxQueue: 4, narrativeFormat: options.narrativeFormat ?? 'json-schema', scopeGate: null,
   };
+  // Before the model loads: the fixtures' gateway runs the fundus models on both cores.
+  const fixtureSet = options.fixtures === false ? null : await fixtureCases();
   const llm = await LlmService.open(config, pino({ level: 'warn' }, pino.destination(2)));
   if (!llm) throw new Error(`the model ${modelPath} was not loaded`);
   try {
-    const narratives = await evaluateNarratives(llm, held.cases, { format: options.narrativeFormat ?? 'json-schema', onCase: (i, t) => options.onProgress?.('narratives', i, t) });
+    const format = options.narrativeFormat ?? 'json-schema';
+    const narratives = await evaluateNarratives(llm, held.cases, { format, onCase: (i, t) => options.onProgress?.('narratives', i, t) });
+    const fixtureNarratives = fixtureSet ? await evaluateNarratives(llm, fixtureSet, { format, examples: fixtureSet.length }) : null;
     const dialogues: DialogueEvaluation[] = [];
     for (const set of questionSets) {
       dialogues.push(await evaluateDialogue(llm, set.questions, {
@@ -181,13 +195,15 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
       model: { path: modelPath, name: llm.modelName, bytes, sha256: createHash('sha256').update(readFileSync(modelPath)).digest('hex') },
       settings: { threads: llm.runtime.threads, contextSize: llm.runtime.contextSize, temperature: 0, narrativeMaxTokens, answerMaxTokens, limit: options.limit ?? null, gpu: llm.runtime.gpu },
       heldOut: { seed: held.seed, cases: held.cases.length, trainingSeed: TRAINING_CASES.seed, trainingCases: TRAINING_CASES.n, droppedAsInTraining: held.droppedAsInTraining },
-      fixtures: { evaluated: false, why: 'the fixtures carry no stored findings; making them means running the ONNX models on every image, too slow for this evaluation, so only held-out synthetic cases are used' },
+      fixtures: fixtureNarratives
+        ? { evaluated: true as const, studies: fixtureNarratives.cases, narratives: fixtureNarratives }
+        : { evaluated: false as const, why: 'skipped (--no-fixtures)' },
       narratives, dialogue, dialogues,
       scopeGate: gatePath ? { path: path.relative(PROJECT_ROOT, gatePath), sha256: createHash('sha256').update(readFileSync(gatePath)).digest('hex') } : null,
       seconds: 0,
     } satisfies Omit<LlmEvalReport, 'summary' | 'targets'>;
     base.seconds = (performance.now() - started) / 1000;
-    return { ...base, targets: targetsOf(narratives, dialogues), summary: summaryOf(base) };
+    return { ...base, targets: targetsOf(narratives, dialogues, base.fixtures), summary: summaryOf(base) };
   } finally {
     await llm.close();
   }
@@ -203,6 +219,7 @@ export function formatReport(r: LlmEvalReport): string {
   const rows: [string, string][] = [
     ['model', `${r.model.name} (${(r.model.bytes / 1e6).toFixed(1)} MB, ${r.settings.threads} thread(s))`],
     ['held-out cases', `${n.cases} (seed ${r.heldOut.seed}; ${r.heldOut.droppedAsInTraining} dropped as in training)`],
+    ...(r.fixtures.evaluated ? [['fixtures: studies / first try passed / contradictions', `${r.fixtures.studies} / ${pct(r.fixtures.narratives.firstTryPass.share)} (${r.fixtures.narratives.firstTryPass.count}) / ${r.fixtures.narratives.contradictionsAfterGuard}`] as [string, string]] : []),
     ['narrative: guard passed on first try', `${pct(n.firstTryPass.share)} (${n.firstTryPass.count}/${n.cases})`],
     ['narrative: model text shown after retry', `${pct(n.afterRetryPass.share)} (${n.afterRetryPass.count}/${n.cases})`],
     ['narrative: deterministic fallback', `${pct(n.deterministicFallback.share)}`],
