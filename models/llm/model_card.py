@@ -40,7 +40,7 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         "gateway's grounding guard, with the deterministic narrative as the fallback.",
         "",
         "- Narrative: the model fills the case's JSON schema (`llm.narrativeFormat` json-schema): the grammar fixes every",
-        "  value (eyes, grades, lesion counts, labels, cup-to-disc ratio, urgency at or above the case's); the model writes",
+        "  value (eyes, grades, lesion counts, labels, cup-to-disc ratio, the case's urgency); the model writes",
         "  the comment per eye, the impression's summary and the recommendation's note, which the guard then checks.",
         "- Dialogue: the scope gate (`models/llm/scope-gate.json`, `src/llm/scope/`) decides first which questions reach",
         "  the model; doses, report changes, other patients and anything outside eye care get the gateway's refusal,",

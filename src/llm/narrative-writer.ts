@@ -5,8 +5,8 @@
 //
 // Two output forms (llm.narrativeFormat): "json-schema", the default and what OphGate's bundled model is trained to
 // write (src/llm/structured-narrative.ts is its target): the answer is constrained by a JSON-schema grammar built
-// from the case (src/llm/guard/schema.ts: only the case's eyes, grades and lesion names, urgency no lower than the
-// case's, bounded free text) and rendered to prose, which the guard then checks like any other; and "prose", free
+// from the case (src/llm/guard/schema.ts: only the case's eyes, grades and lesion names, the case's urgency,
+// bounded free text) and rendered to prose, which the guard then checks like any other; and "prose", free
 // text under the `report` prompt, for a site's instruct model that writes better than it fills a schema.
 import type { PriorComparison, StudySummary } from '../report/eye-summary.js';
 import type { Narrative } from '../report/narrative.js';

@@ -532,7 +532,7 @@ describe('structured narrative schema', () => {
   }, 60_000);
   afterAll(async () => { await llama?.dispose(); });
 
-  it('allows only the case: a right-eye-only case has no left eye, its own grade, lesions and labels, urgency at or above its own', async () => {
+  it('allows only the case: a right-eye-only case has no left eye, its own grade, lesions and labels, its own urgency exactly', async () => {
     const s = summariseStudy([{ sopInstanceUid: '2.25.1', laterality: 'R', findings: [classifierFinding('R', 1, 3), segmenterFinding('R', { MA: 370, EX: 80 }, null)] }]);
     const schema = narrativeSchemaFor(s) as unknown as { properties: { findings: { properties: Record<string, { properties: Record<string, unknown> }> }; recommendation: { properties: { urgency: { enum: string[] } } } } };
     expect(Object.keys(schema.properties.findings.properties)).toEqual(['rightEye']);
@@ -540,7 +540,7 @@ describe('structured narrative schema', () => {
     const right = schema.properties.findings.properties.rightEye!.properties;
     expect(right.drGrade).toEqual({ enum: ['severe non-proliferative diabetic retinopathy (DR grade 3)'] });
     expect(right.lesions).toEqual({ type: 'object', properties: { 'hard exudates': { enum: [2] }, microaneurysms: { enum: [10] } } });
-    expect(schema.properties.recommendation.properties.urgency.enum).toEqual(['soon', 'urgent']);
+    expect(schema.properties.recommendation.properties.urgency.enum).toEqual(['soon']);
 
     const grammar = await llama.createGrammarForJsonSchema(narrativeSchemaFor(s));
     const good = fc.sample(objectArb(narrativeSchemaFor(s)), { numRuns: 1, seed: 1 })[0] as StructuredNarrative;
@@ -554,6 +554,7 @@ describe('structured narrative schema', () => {
     expect(bad((o) => { o.findings.rightEye!.drGrade = 'mild non-proliferative diabetic retinopathy (DR grade 1)'; })).toThrow();
     expect(bad((o) => { o.findings.rightEye!.lesions = { ...o.findings.rightEye!.lesions, haemorrhages: 3 }; })).toThrow();
     expect(bad((o) => { o.recommendation.urgency = 'routine'; })).toThrow();
+    expect(bad((o) => { o.recommendation.urgency = 'urgent'; })).toThrow();
     expect(bad((o) => { o.recommendation.note = 'x'.repeat(401); })).toThrow();
   });
 

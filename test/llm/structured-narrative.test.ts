@@ -6,7 +6,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { getLlama, type Llama } from 'node-llama-cpp';
 import { sampleSummaries } from '../../scripts/llm-sample-cases.js';
 import { structuredNarrativeOf } from '../../src/llm/structured-narrative.js';
-import { narrativeSchemaFor, renderStructuredNarrative } from '../../src/llm/guard/schema.js';
+import { narrativeSchemaFor, renderStructuredNarrative, type StructuredNarrative } from '../../src/llm/guard/schema.js';
+import type { EyeSummary, StudySummary } from '../../src/report/eye-summary.js';
 import { narrativeGuard } from '../../src/llm/answer-guard.js';
 
 let llama: Llama;
@@ -34,10 +35,32 @@ describe('structured narrative', () => {
     expect([...kinds].sort()).toEqual(['grade 0', 'grade 1', 'grade 2', 'grade 3', 'grade 4', 'ungradable']);
   }, 120_000);
 
-  it('a wrong comment is caught: the guard still reads the free text', () => {
-    const { summary } = sampleSummaries(40, 99).find(({ summary: s }) => s.eyes.R.status === 'gradable' && (s.eyes.R.drGrade?.grade ?? 0) < 4)!;
-    const obj = structuredNarrativeOf(summary);
-    obj.findings.rightEye!.comment = 'Proliferative disease with new vessels.';
-    expect(narrativeGuard(renderStructuredNarrative(obj), summary).ok).toBe(false);
+  it('the guard reads the free text the model is trained to write: each wording put on the wrong case is caught', () => {
+    const cases = sampleSummaries(300, 99).map((c) => c.summary);
+    const find = (pred: (s: StudySummary) => boolean) => cases.find(pred)!;
+    const gradable = (e: EyeSummary) => e.status === 'gradable' && e.drGrade !== null;
+    const refers = (s: StudySummary, eye: 'R' | 'L') => s.reasons.some((r) => r.eye === eye && r.action === 'refer');
+    const wrong: Array<[string, StudySummary, (o: StructuredNarrative) => void]> = [
+      ['a grade-2 comment on a grade-1 eye', find((s) => gradable(s.eyes.R) && s.eyes.R.drGrade!.grade === 1),
+        (o) => { o.findings.rightEye!.comment = 'Changes beyond the earliest stage, without the features of severe or proliferative disease.'; }],
+      ['a grade-3 comment on a grade-0 eye', find((s) => gradable(s.eyes.L) && s.eyes.L.drGrade!.grade === 0),
+        (o) => { o.findings.leftEye!.comment = 'Extensive changes, with a high risk of progressing to proliferative disease.'; }],
+      ['"no diabetic changes" on a grade-4 eye', find((s) => gradable(s.eyes.R) && s.eyes.R.drGrade!.grade === 4),
+        (o) => { o.findings.rightEye!.comment = 'No diabetic changes were graded on this photograph.'; }],
+      ['the macular centre threatened on a DME-1 eye', find((s) => gradable(s.eyes.L) && s.eyes.L.dmeRisk?.grade === 1),
+        (o) => { o.findings.leftEye!.comment = 'The centre of the macula is threatened, which puts central vision at risk.'; }],
+      ['the referral criteria met by the eye that does not meet them', find((s) => refers(s, 'R') && s.eyes.L.status === 'gradable' && !refers(s, 'L')),
+        (o) => { o.impression.summary = 'The left eye meets the referral criteria of diabetic eye screening.'; }],
+      ['nothing meets the criteria in a referable study', find((s) => s.referableDisease),
+        (o) => { o.impression.summary = 'Nothing here meets the referral criteria of diabetic eye screening.'; }],
+      ['screening incomplete for a gradable eye', find((s) => s.eyes.R.status === 'gradable'),
+        (o) => { o.impression.summary = 'Screening of the right eye is incomplete.'; }],
+    ];
+    for (const [what, summary, edit] of wrong) {
+      const obj = structuredNarrativeOf(summary);
+      expect(narrativeGuard(renderStructuredNarrative(obj), summary).ok, `${what}: the right text`).toBe(true);
+      edit(obj);
+      expect(narrativeGuard(renderStructuredNarrative(obj), summary).ok, what).toBe(false);
+    }
   });
 });

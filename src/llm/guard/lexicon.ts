@@ -85,6 +85,11 @@ export const LEXICON: Entry[] = [
   fixed(String.raw`\bpre-?proliferative(?:\s+${DRW})?\b`, I, { t: 'grade', grades: [3] }),
   fixed(String.raw`(?<![-\w])proliferative\s+(?:${DRW}|disease)\b|\bPDR\b`, I, { t: 'grade', grades: [4] }),
   fixed(String.raw`\bmicroaneurysms\s+only\b`, I, { t: 'grade', grades: [1] }),
+  // The plain-language grade comments the bundled model is trained to write (src/llm/structured-narrative.ts).
+  fixed(String.raw`\bno\s+diabetic\s+changes\s+(?:were\s+|was\s+)?(?:graded|seen|found)\b`, I, { t: 'grade', grades: [0] }),
+  fixed(String.raw`\bearly\s+background\s+changes\b`, I, { t: 'grade', grades: [1] }),
+  fixed(String.raw`\bchanges\s+beyond\s+the\s+earliest\s+stage(?:,?\s+without\s+the\s+features\s+of\s+severe\s+or\s+proliferative\s+disease)?`, I, { t: 'grade', grades: [2] }),
+  fixed(String.raw`\bextensive\s+changes(?:,?\s+with\s+a\s+high\s+risk\s+of\s+progressing\s+to\s+proliferative\s+disease)?`, I, { t: 'grade', grades: [3] }),
   // "grade 2 or worse" (the referral line): any grade from 2 up.
   e(String.raw`\b(?:DR\s+)?grade\s+([0-4])\s+or\s+(?:worse|higher|more|above)\b`, I,
     (m) => ({ t: 'grade', grades: [0, 1, 2, 3, 4].filter((g) => g >= Number(m[1])) })),
@@ -104,6 +109,8 @@ export const LEXICON: Entry[] = [
   fixed(AWAY, I, { t: 'dme', grades: [1] }),
   fixed(CLOSE, I, { t: 'dme', grades: [2] }),
   e(String.raw`\bM([01])\b`, CS, (m) => ({ t: 'dme', grades: m[1] === '0' ? [0] : [1, 2] })),
+  fixed(String.raw`\bthe\s+cent(?:re|er)\s+of\s+the\s+macula\s+is\s+not\s+threatened\b`, I, { t: 'dme', grades: [0, 1] }),
+  fixed(String.raw`\bthe\s+cent(?:re|er)\s+of\s+the\s+macula\s+is\s+threatened\b`, I, { t: 'dme', grades: [2] }),
   fixed(String.raw`\bDME\s+risk(?:\s+grade)?\b`, I, { t: 'neutral' }),
   fixed(String.raw`\b(?:clinically\s+significant\s+)?(?:diabetic\s+)?macular\s+o?edema\b|\b(?:diabetic\s+)?maculopathy\b`, I, { t: 'finding', entity: 'maculopathy' }),
   fixed(String.raw`\b(?:DM[EO]|CSM[EO])\b`, CS, { t: 'finding', entity: 'maculopathy' }),
@@ -111,6 +118,8 @@ export const LEXICON: Entry[] = [
   // ---- referable ----
   fixed(String.raw`\bprobability\s+of\s+referable\s+(?:diabetic\s+)?(?:retinopathy|DR)(?:\s*\((?:DR\s+)?grade\s+2\s+or\s+worse\))?`, I, { t: 'subject', subject: 'referable-probability' }),
   fixed(String.raw`\bbelow\s+the\s+referral\s+(?:threshold|line)\b`, I, { t: 'referable', negated: true }),
+  fixed(String.raw`\bnothing\s+(?:here\s+)?meets\s+the\s+referral\s+criteria\b`, I, { t: 'referable', negated: true }),
+  fixed(String.raw`\bmeets?\s+the\s+referral\s+criteria\b`, I, { t: 'referable' }),
   fixed(String.raw`\bnon-?referable(?:\s+(?:diabetic\s+)?(?:retinopathy|eye\s+disease|DR|disease|maculopathy))?\b`, I, { t: 'referable', negated: true }),
   fixed(String.raw`\breferable(?:\s+(?:diabetic\s+)?(?:retinopathy|eye\s+disease|DR|disease|maculopathy))?\b`, I, { t: 'referable' }),
 
@@ -159,6 +168,10 @@ export const LEXICON: Entry[] = [
 
   // ---- gradability ----
   fixed(String.raw`\bun-?grad(?:e)?able\b|\bnot\s+grad(?:e)?able\b|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+graded\b|\bnot\s+of\s+(?:sufficient|adequate)\s+quality\b|\binsufficient\s+(?:image\s+)?quality\b|\bnone\s+of\s+the\s+(?:\w+\s+)?(?:photographs|images)\s+(?:was|were)\s+of\s+(?:sufficient|adequate)\s+quality\b`, I, { t: 'status', status: 'ungradable' }),
+  // "screening of the left eye is incomplete" (the structured narrative's summary): that eye was not assessed. The
+  // eye is part of the phrase, so it claims nothing about what precedes it in the sentence.
+  e(String.raw`\bscreening\s+of\s+the\s+(right|left)\s+eye\s+is\s+incomplete\b`, I,
+    (m) => ({ t: 'status', status: 'not-assessed', eyes: [m[1]!.toLowerCase() === 'right' ? 'R' : 'L'] as EyeRef[] })),
   fixed(String.raw`\bnot\s+(?:been\s+)?assessed\b(?!\s+for)|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+assessed\b(?!\s+for)`, I, { t: 'status', status: 'not-assessed' }),
   e(String.raw`\bno\s+(?:photograph|image|picture)s?\s+(?:of\s+(?:it|this\s+eye|the\s+(right|left)\s+eye)\s+)?(?:was\s+|were\s+)?(?:received|taken|available)\b|\bnot\s+(?:photographed|imaged)\b`, I,
     (m) => ({ t: 'status', status: 'not-imaged', ...(m[1] ? { eyes: [m[1].toLowerCase() === 'right' ? 'R' : 'L'] as EyeRef[] } : {}) })),

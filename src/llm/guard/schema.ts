@@ -1,6 +1,6 @@
 // Structured output for the report narrative: a JSON schema built from one case, for node-llama-cpp's
 // `llama.createGrammarForJsonSchema`, so that a model generating under the grammar cannot name an eye, grade,
-// lesion or label the case does not have, nor an urgency below the case's; and the renderer that turns an object
+// lesion or label the case does not have, nor an urgency other than the case's; and the renderer that turns an object
 // of that schema into the report's prose, which then goes through the grounding guard like any other text (free
 // text fields can still say anything, within maxLength).
 //
@@ -74,17 +74,17 @@ function eyeSchema(s: StudySummary, e: EyeSummary): GbnfJsonSchema<{}> {
   return { type: 'object', properties };
 }
 
-/** The JSON schema the narrative must follow for this case: only its photographed eyes, their values, urgencies at or above the case's. */
+/** The JSON schema the narrative must follow for this case: only its photographed eyes, their values, the case's urgency. */
 export function narrativeSchemaFor(summary: StudySummary): GbnfJsonObjectSchema {
   const eyes = [summary.eyes.R, summary.eyes.L, ...(summary.eyes.unknown ? [summary.eyes.unknown] : [])]
     .filter((e) => e.status !== 'not-imaged');
-  const need = URGENCIES.indexOf(summary.urgency);
   return {
     type: 'object',
     properties: {
       findings: { type: 'object', properties: Object.fromEntries(eyes.map((e) => [EYE_KEYS[e.eye], eyeSchema(summary, e)])) },
       impression: { type: 'object', properties: { referable: one(summary.referableDisease), summary: text(MAX_SUMMARY) } },
-      recommendation: { type: 'object', properties: { urgency: { enum: URGENCIES.slice(need) }, note: text(MAX_NOTE) } },
+      // The case's urgency exactly: a higher one is an over-referral the findings do not support.
+      recommendation: { type: 'object', properties: { urgency: one(summary.urgency), note: text(MAX_NOTE) } },
     },
   };
 }
