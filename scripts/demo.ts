@@ -14,8 +14,9 @@ import type { FindingResult } from '../src/inference/finding-result.js';
 type ManifestFile = Pick<ManifestEntry, 'path' | 'valid' | 'ophthalmic' | 'studyInstanceUid' | 'laterality' | 'encoding'>;
 
 const keepRunning = process.argv.includes('--keep-running');
-// --llm: load the bundled chat model (off by default: it misses its evaluation targets, see models/llm/MODEL_CARD.md).
-const withLlm = process.argv.includes('--llm');
+// The demo loads the bundled chat model to show the narrative and the case dialogue, although the gateway's default
+// leaves it off (it misses some evaluation targets, models/llm/MODEL_CARD.md); --no-llm shows the gateway's default.
+const withLlm = !process.argv.includes('--no-llm');
 const fixtures = path.join(PROJECT_ROOT, 'fixtures');
 const manifest = JSON.parse(readFileSync(path.join(fixtures, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
 const sample = manifest.files.filter((f) => f.valid && f.path.startsWith('op-jpeg-baseline-idrid'));

@@ -6,6 +6,7 @@
 #   models/llm/build.sh                       # the bundled model: small, 80 training minutes, CPU
 #   SIZE=base DEVICE=cuda MINUTES=30 THREADS=8 RUN=base-cuda models/llm/build.sh
 #   STEPS=1234 models/llm/build.sh            # reproduce a run's schedule exactly (plannedSteps of its metrics.json)
+#   STEPS=1314 STOP=1100 MINUTES=200 models/llm/build.sh   # ... and one that its time budget stopped at step 1100
 set -eu
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
@@ -28,7 +29,7 @@ $PY models/llm/scope_questions.py --out "$D/scope-questions.jsonl" --seed "$SEED
 npx tsx scripts/llm-train-scope-gate.ts --data "$D"
 $PY models/llm/tokenizer.py --corpus "$D" --out models/llm/tokenizer --vocab-size "$VOCAB"
 $PY models/llm/train.py --data "$D" --tokenizer models/llm/tokenizer --run-dir "$R" --size "$SIZE" \
-  --device "$DEVICE" --threads "$THREADS" --minutes "$MINUTES" --seed "$SEED" --resume ${STEPS:+--steps "$STEPS"}
+  --device "$DEVICE" --threads "$THREADS" --minutes "$MINUTES" --seed "$SEED" --resume ${STEPS:+--steps "$STEPS"} ${STOP:+--stop-at-step "$STOP"}
 $PY models/llm/export.py --checkpoint "$R/final.pt" --tokenizer models/llm/tokenizer --out "$R/export" --metrics "$R/metrics.json"
 npx tsx scripts/llm-write-gguf.ts "$R/export" "$OUT"
 cp "$R/metrics.json" "${OUT%.gguf}.metrics.json"

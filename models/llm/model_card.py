@@ -117,8 +117,11 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
               "to same-day care.",
               "- Not a medical device. Not for clinical use. Every finding must be confirmed by a qualified grader or ophthalmologist.",
               "", "## Reproduction",
-              "`models/llm/build.sh` rebuilds it from the seed (see models/llm/README.md for the tolerance to expect); "
-              f"`STEPS={metrics['plannedSteps']} models/llm/build.sh` repeats this run's schedule.", ""]
+              "`models/llm/build.sh` rebuilds it from the seed (see models/llm/README.md for the tolerance to expect); " +
+              (f"`STEPS={metrics['plannedSteps']} models/llm/build.sh` repeats this run's schedule."
+               if metrics["steps"] >= metrics["plannedSteps"] else
+               f"its training-time budget stopped it at step {metrics['steps']} of {metrics['plannedSteps']} planned: "
+               f"`STEPS={metrics['plannedSteps']} STOP={metrics['steps']} MINUTES=600 models/llm/build.sh` repeats its schedule on a slower or faster machine."), ""]
     return "\n".join(lines)
 
 

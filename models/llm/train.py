@@ -207,6 +207,9 @@ def train(args) -> dict:
         if state["train_seconds"] >= budget:
             stop_reason = "time budget used"
             break
+        if args.stop_at_step is not None and state["step"] >= args.stop_at_step:
+            stop_reason = "--stop-at-step reached"
+            break
         if args.max_steps is not None and state["step"] >= args.max_steps:
             stop_reason = "--max-steps reached"
             break
@@ -328,6 +331,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--minutes", type=float, default=80.0, help="training-time budget (validation and checkpoints excluded)")
     ap.add_argument("--steps", type=int, default=None, help="fix the planned number of steps (reproduction)")
+    ap.add_argument("--stop-at-step", type=int, default=None,
+                    help="finish (final.pt, validation) at this step: repeats a run that the time budget stopped early")
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this step as if killed (tests, smoke runs)")
     ap.add_argument("--plan-steps", type=int, default=20, help="steps timed before the plan is fixed")
     ap.add_argument("--fallback-steps", type=int, default=100000, help="schedule length before the plan is fixed")
