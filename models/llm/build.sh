@@ -18,6 +18,8 @@ DEVICE=${DEVICE:-cpu}
 THREADS=${THREADS:-2}
 MINUTES=${MINUTES:-80}
 RUN=${RUN:-default}
+POLISH_MINUTES=${POLISH_MINUTES:-0}
+POLISH_LR=${POLISH_LR:-0.0005}
 OUT=${OUT:-models/llm/ophgate-chat.gguf}
 D=models/llm/data
 R=models/llm/runs/$RUN
@@ -30,9 +32,17 @@ npx tsx scripts/llm-train-scope-gate.ts --data "$D"
 $PY models/llm/tokenizer.py --corpus "$D" --out models/llm/tokenizer --vocab-size "$VOCAB"
 $PY models/llm/train.py --data "$D" --tokenizer models/llm/tokenizer --run-dir "$R" --size "$SIZE" \
   --device "$DEVICE" --threads "$THREADS" --minutes "$MINUTES" --seed "$SEED" --resume ${STEPS:+--steps "$STEPS"} ${STOP:+--stop-at-step "$STOP"}
-$PY models/llm/export.py --checkpoint "$R/final.pt" --tokenizer models/llm/tokenizer --out "$R/export" --metrics "$R/metrics.json"
-npx tsx scripts/llm-write-gguf.ts "$R/export" "$OUT"
-cp "$R/metrics.json" "${OUT%.gguf}.metrics.json"
+F=$R
+if [ "$POLISH_MINUTES" != 0 ]; then
+  # Second stage: the same corpus again from the first stage's weights, a fresh cosine schedule at a lower LR.
+  F=$R/polish
+  $PY models/llm/train.py --data "$D" --tokenizer models/llm/tokenizer --run-dir "$F" --size "$SIZE" --init-from "$R/final.pt" \
+    --device "$DEVICE" --threads "$THREADS" --minutes "$POLISH_MINUTES" --seed "$((SEED + 1))" --lr "$POLISH_LR" --warmup 20 \
+    --resume ${POLISH_STEPS:+--steps "$POLISH_STEPS"} ${POLISH_STOP:+--stop-at-step "$POLISH_STOP"}
+fi
+$PY models/llm/export.py --checkpoint "$F/final.pt" --tokenizer models/llm/tokenizer --out "$F/export" --metrics "$F/metrics.json"
+npx tsx scripts/llm-write-gguf.ts "$F/export" "$OUT"
+cp "$F/metrics.json" "${OUT%.gguf}.metrics.json"
 cp "$D/corpus-stats.json" models/llm/tokenizer/corpus-stats.json
 if [ "$OUT" = models/llm/ophgate-chat.gguf ]; then $PY models/llm/model_card.py; fi
 echo "built $OUT"

@@ -29,6 +29,17 @@ def flat(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
+def reproduce(metrics: dict) -> str:
+    """The build.sh variables that repeat a run's schedule exactly (steps fixed, time budgets out of the way)."""
+    def stage(m: dict, steps: str, stop: str, minutes: str) -> str:
+        out = f"{steps}={m['plannedSteps']} {minutes}=600"
+        return out + (f" {stop}={m['steps']}" if m["steps"] < m["plannedSteps"] else "")
+    first = (metrics.get("initFrom") or {}).get("metrics")
+    if first:
+        return f"{stage(first, 'STEPS', 'STOP', 'MINUTES')} {stage(metrics, 'POLISH_STEPS', 'POLISH_STOP', 'POLISH_MINUTES')}"
+    return stage(metrics, "STEPS", "STOP", "MINUTES")
+
+
 def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe: dict | None, ev: dict | None,
          samples: dict | None = None) -> str:
     c = metrics["config"]
@@ -69,8 +80,15 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
     if tok:
         lines.append(f"- Tokens: training {tok['train']['tokens']:,} ({tok['train']['assistantTokens']:,} assistant targets), "
                      f"validation {tok['validation']['tokens']:,}.")
-    lines += ["", "## Training",
-              f"- `models/llm/build.sh`: {metrics['steps']:,} steps (planned {metrics['plannedSteps']}), "
+    lines += ["", "## Training"]
+    first = (metrics.get("initFrom") or {}).get("metrics")
+    if first:
+        lines.append(f"- Stage 1 (`models/llm/build.sh`, MINUTES): {first['steps']:,} steps (planned {first['plannedSteps']}), "
+                     f"{first['tokensSeen']:,} tokens seen, {first['trainSeconds'] / 60:.1f} minutes on {first['device']} "
+                     f"({first['tokensPerSecond']:,.0f} tokens/s), LR {first['lr']}, stopped: {first['stopped']}; "
+                     f"validation loss {first['validationLoss']}.")
+    lines += [
+              f"- {'Stage 2 (POLISH_MINUTES: the same corpus from stage 1' + chr(39) + 's weights, fresh optimizer and schedule)' if first else '`models/llm/build.sh`'}: {metrics['steps']:,} steps (planned {metrics['plannedSteps']}), "
               f"{metrics['tokensSeen']:,} tokens seen ({metrics['targetTokensSeen']:,} assistant targets), "
               f"{metrics['epochs']} passes over the corpus, {metrics['trainSeconds'] / 60:.1f} minutes on {metrics['device']} "
               f"with {metrics['threads']} threads ({metrics['tokensPerSecond']:,.0f} tokens/s), stopped: {metrics['stopped']}.",
@@ -117,11 +135,8 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
               "to same-day care.",
               "- Not a medical device. Not for clinical use. Every finding must be confirmed by a qualified grader or ophthalmologist.",
               "", "## Reproduction",
-              "`models/llm/build.sh` rebuilds it from the seed (see models/llm/README.md for the tolerance to expect); " +
-              (f"`STEPS={metrics['plannedSteps']} models/llm/build.sh` repeats this run's schedule."
-               if metrics["steps"] >= metrics["plannedSteps"] else
-               f"its training-time budget stopped it at step {metrics['steps']} of {metrics['plannedSteps']} planned: "
-               f"`STEPS={metrics['plannedSteps']} STOP={metrics['steps']} MINUTES=600 models/llm/build.sh` repeats its schedule on a slower or faster machine."), ""]
+              "`models/llm/build.sh` rebuilds it from the seed (see models/llm/README.md for the tolerance to expect). "
+              f"This build's schedule, on a slower or faster machine: `{reproduce(metrics)} models/llm/build.sh`.", ""]
     return "\n".join(lines)
 
 

@@ -241,6 +241,20 @@ class TrainingTest(unittest.TestCase):
             self.assertTrue(torch.equal(v, hb["model"][k]), k)
         self.assertTrue(la[-1] < math.log(f.tok.vocab_size) + 0.5)
 
+    def test_second_stage_starts_from_the_first_stage_weights_and_stops_where_told(self):
+        f = Fixture.get()
+        first, second = f.tmp / "stage-1", f.tmp / "stage-2"
+        m1 = train_mod.train(self._args(first, "--stop-at-step", "3"))
+        self.assertEqual((m1["steps"], m1["stopped"]), (3, "--stop-at-step reached"))
+        self.assertTrue((first / "final.pt").is_file())
+        # Zero learning rate: a stage that starts from stage 1's weights must leave them as they are.
+        m2 = train_mod.train(self._args(second, "--init-from", str(first / "final.pt"), "--lr", "0", "--steps", "2"))
+        a, b = torch.load(first / "final.pt")["model"], torch.load(second / "final.pt")["model"]
+        for k, v in a.items():
+            self.assertTrue(torch.equal(v, b[k]), k)
+        self.assertEqual(m2["initFrom"]["metrics"]["steps"], 3)
+        self.assertAlmostEqual(m2["validationLoss"], m1["validationLoss"], places=4)
+
     def test_training_completes_with_metrics_and_export_shapes_match_the_config(self):
         f = Fixture.get()
         run = f.tmp / "run-c"

@@ -184,6 +184,14 @@ def train(args) -> dict:
         state = ck["state"]
         set_rng_state(ck["rng"])
         log(run_dir, f"resumed at step {state['step']} (epoch {state['epoch']}, batch {state['batch']}, {state['train_seconds']:.0f} s trained)")
+    elif args.init_from:
+        # A second stage: the weights of an earlier run, a fresh optimizer and its own LR schedule and time budget.
+        ck = torch.load(args.init_from, map_location=device)
+        if ck["config"] != cfg.to_dict():
+            raise SystemExit(f"{args.init_from}: checkpoint is for {ck['config']}, not {cfg.to_dict()}")
+        model.load_state_dict(ck["model"])
+        log(run_dir, f"stage run from {args.init_from}: size {args.size}, {model.n_params():,} parameters, {len(train_ex)} training "
+                     f"conversations, lr {args.lr}, warm-up {args.warmup}, device {device}, {args.threads} threads")
     else:
         log(run_dir, f"fresh run: size {args.size}, {model.n_params():,} parameters, {len(train_ex)} training conversations "
                      f"({dropped} longer than {args.max_len} tokens left out), {len(val_ex)} validation, device {device}, {args.threads} threads")
@@ -276,6 +284,10 @@ def train(args) -> dict:
         "validationDropped": val_dropped, "maxLen": args.max_len, "batchTokens": args.batch_tokens, "lr": args.lr,
         "warmup": args.warmup, "stopped": stop_reason, "torch": torch.__version__,
     }
+    if args.init_from:
+        earlier = Path(args.init_from).with_name("metrics.json")
+        metrics["initFrom"] = {"checkpoint": str(args.init_from),
+                               "metrics": json.loads(earlier.read_text()) if earlier.is_file() else None}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log(run_dir, f"done: {stop_reason}; validation loss {val_loss}; metrics in {run_dir / 'metrics.json'}")
     return metrics
@@ -331,6 +343,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--minutes", type=float, default=80.0, help="training-time budget (validation and checkpoints excluded)")
     ap.add_argument("--steps", type=int, default=None, help="fix the planned number of steps (reproduction)")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from this checkpoint's weights (final.pt of an earlier run): a second stage with a fresh optimizer")
     ap.add_argument("--stop-at-step", type=int, default=None,
                     help="finish (final.pt, validation) at this step: repeats a run that the time budget stopped early")
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this step as if killed (tests, smoke runs)")
