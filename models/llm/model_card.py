@@ -83,7 +83,7 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
     lines += ["", "## Training"]
     first = (metrics.get("initFrom") or {}).get("metrics")
     if first:
-        lines.append(f"- Stage 1 (`models/llm/build.sh`, MINUTES): {first['steps']:,} steps (planned {first['plannedSteps']}), "
+        lines.append(f"- Stage 1 (`models/llm/build.sh`, MINUTES; seed {first['seed']}): {first['steps']:,} steps (planned {first['plannedSteps']}), "
                      f"{first['tokensSeen']:,} tokens seen, {first['trainSeconds'] / 60:.1f} minutes on {first['device']} "
                      f"({first['tokensPerSecond']:,.0f} tokens/s), LR {first['lr']}, stopped: {first['stopped']}; "
                      f"validation loss {first['validationLoss']}.")
@@ -129,7 +129,7 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
                      f"{f['reportEyeGrades']} report eye lines with the right DR grade, {f['ended']} answers ended with <|im_end|>. "
                      "A look at the output, not an evaluation: the corpus's own phrasing is what it was trained on.")
     lines += ["", "## Limits",
-              f"- {metrics['parameters'] / 1e6:.1f} M parameters and {metrics['trainSeconds'] / 60:.0f} training minutes on {metrics['device']}: it reproduces the phrasing of its corpus, knows only the "
+              f"- {metrics['parameters'] / 1e6:.1f} M parameters and {(metrics['trainSeconds'] + ((metrics.get('initFrom') or {}).get('metrics') or {}).get('trainSeconds', 0)) / 60:.0f} training minutes on {metrics['device']}: it reproduces the phrasing of its corpus, knows only the "
               "knowledge base, and can state things that are wrong. It cannot see images; it reads the findings JSON.",
               "- Its knowledge is the knowledge base's: no drug doses, no definitive diagnosis; red-flag symptoms are sent "
               "to same-day care.",
