@@ -40,4 +40,14 @@ describe('models/llm recipe', () => {
     expect(output).toMatch(/test_python_layout_equals_the_typescript_chat_format .* ok/);
     expect(output).toMatch(/test_tokens_and_greedy_continuation_match_pytorch .* (ok|skipped)/);
   }, 180_000);
+
+  // Standard library only, so it runs wherever /usr/bin/python3 does.
+  it.skipIf(!existsSync(PYTHON))('the scope gate\'s question bank checks pass (models/llm/test_scope_questions.py)', () => {
+    const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', 'models/llm/test_scope_questions.py'], {
+      cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+    expect(run.status, output).toBe(0);
+    expect(output).toMatch(/\nOK/);
+  }, 90_000);
 });
