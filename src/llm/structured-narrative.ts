@@ -7,7 +7,7 @@
 // has to get right is the meaning of a grade, not a copy of a figure from far up the context.
 import type { EyeSummary, StudySummary } from '../report/eye-summary.js';
 import { percent } from '../report/narrative.js';
-import { DR_GRADE, DME_RISK, EYE_KEYS, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
+import { DR_GRADE, DME_RISK, EYE_KEYS, list, NAME, refers, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
 
 const DR_MEANING: Record<number, string> = {
   0: 'No diabetic changes were graded on this photograph',
@@ -33,31 +33,25 @@ function eyeComment(e: EyeSummary): string {
 
 function structuredEye(s: StudySummary, e: EyeSummary): StructuredEye {
   // Key order is the schema's (node-llama-cpp's grammar writes properties in the order they are listed).
-  const out: StructuredEye = { status: e.status === 'gradable' ? 'gradable' : 'ungradable', comment: '' };
-  delete (out as Partial<StructuredEye>).comment;
+  const out: Omit<StructuredEye, 'comment'> = { status: e.status === 'gradable' ? 'gradable' : 'ungradable' };
   if (e.drGrade) out.drGrade = DR_GRADE[e.drGrade.grade] ?? `DR grade ${e.drGrade.grade}`;
   if (e.dmeRisk) out.dmeRisk = DME_RISK[e.dmeRisk.grade] ?? `DME risk ${e.dmeRisk.grade}`;
   if (e.lesions.length) out.lesions = Object.fromEntries(e.lesions.map((l) => [l.name, l.maxComponents ?? 'present']));
   if (e.labels.length) out.labels = Object.fromEntries(e.labels.map((l) => [l.name, percent(l.probability)]));
   if (e.cupToDisc !== null && e.cupToDisc > 0) out.cupToDisc = Number(e.cupToDisc.toFixed(2));
-  if (e.status === 'gradable') out.referable = s.reasons.some((r) => r.eye === e.eye && r.action === 'refer');
-  out.comment = eyeComment(e);
-  return out;
+  if (e.status === 'gradable') out.referable = refers(s, e);
+  return { ...out, comment: eyeComment(e) };
 }
 
-const EYE_WORDS = { R: 'the right eye', L: 'the left eye', unknown: 'the eye whose side is not stated' } as const;
-
-function list(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
+const theEye = (e: EyeSummary) => `the ${NAME[EYE_KEYS[e.eye]]}`;
 
 function impressionSummary(s: StudySummary, eyes: EyeSummary[]): string {
-  const referred = eyes.filter((e) => s.reasons.some((r) => r.eye === e.eye && r.action === 'refer'));
+  const referred = eyes.filter((e) => refers(s, e));
   const ungradable = eyes.filter((e) => e.status === 'ungradable');
   const parts: string[] = [];
   if (referred.length === 2 && eyes.length === 2) parts.push('Both eyes meet the referral criteria of diabetic eye screening');
-  else if (referred.length) parts.push(`${list(referred.map((e) => EYE_WORDS[e.eye]))} meets the referral criteria of diabetic eye screening`);
-  if (ungradable.length) parts.push(`screening of ${list(ungradable.map((e) => EYE_WORDS[e.eye]))} is incomplete`);
+  else if (referred.length) parts.push(`${list(referred.map(theEye))} meets the referral criteria of diabetic eye screening`);
+  if (ungradable.length) parts.push(`screening of ${list(ungradable.map(theEye))} is incomplete`);
   if (!parts.length) return 'Nothing here meets the referral criteria of diabetic eye screening.';
   const text = parts.join(', and ');
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;

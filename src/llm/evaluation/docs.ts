@@ -9,7 +9,7 @@ const ms = (x: number | null) => (x === null ? 'n/a' : x.toFixed(0));
 
 export function benchmarksSection(r: LlmEvalReport, command: string): string {
   const n = r.narratives;
-  const d = r.dialogue;
+  const d = r.dialogues[0]!;
   const row = (what: string, value: string, target = '') => `| ${what} | ${value} | ${target} |`;
   const met = (name: string) => {
     const t = r.targets.find((x) => x.name === name);

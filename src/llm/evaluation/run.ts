@@ -54,8 +54,7 @@ export interface LlmEvalReport {
   /** The fixtures' studies (real photographs, OphGate's fundus models), narratives only: they have no questions. */
   fixtures: { evaluated: true; studies: number; narratives: NarrativeEvaluation } | { evaluated: false; why: string };
   narratives: NarrativeEvaluation;
-  /** The first question set's evaluation (dialogues[0]). */
-  dialogue: DialogueEvaluation;
+  /** One per question set, in order (the first is src/llm/knowledge/eval-questions.json by default). */
   dialogues: DialogueEvaluation[];
   scopeGate: { path: string; sha256: string } | null;
   targets: Target[];
@@ -102,7 +101,7 @@ const round = (x: number | null, digits: number) => (x === null ? null : Number(
 
 function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string, number | null> {
   const n = r.narratives;
-  const d = r.dialogue;
+  const d = r.dialogues[0]!;
   // Shares to 4 decimals, times and speeds to 1: the card prints these as they are.
   const s = (x: number | null) => round(x, 4);
   const t = (x: number | null) => round(x, 1);
@@ -188,7 +187,6 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
         onQuestion: (i, t) => options.onProgress?.('dialogue', i, t),
       }));
     }
-    const dialogue = dialogues[0]!;
     const base = {
       format: LLM_EVAL_FORMAT,
       createdAt: new Date().toISOString(),
@@ -198,7 +196,7 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
       fixtures: fixtureNarratives
         ? { evaluated: true as const, studies: fixtureNarratives.cases, narratives: fixtureNarratives }
         : { evaluated: false as const, why: 'skipped (--no-fixtures)' },
-      narratives, dialogue, dialogues,
+      narratives, dialogues,
       scopeGate: gatePath ? { path: path.relative(PROJECT_ROOT, gatePath), sha256: createHash('sha256').update(readFileSync(gatePath)).digest('hex') } : null,
       seconds: 0,
     } satisfies Omit<LlmEvalReport, 'summary' | 'targets'>;
@@ -215,7 +213,7 @@ const num = (x: number | null, digits = 0) => (x === null ? 'n/a' : x.toFixed(di
 /** The report as a plain-text table for the terminal. */
 export function formatReport(r: LlmEvalReport): string {
   const n = r.narratives;
-  const d = r.dialogue;
+  const d = r.dialogues[0]!;
   const rows: [string, string][] = [
     ['model', `${r.model.name} (${(r.model.bytes / 1e6).toFixed(1)} MB, ${r.settings.threads} thread(s))`],
     ['held-out cases', `${n.cases} (seed ${r.heldOut.seed}; ${r.heldOut.droppedAsInTraining} dropped as in training)`],

@@ -30,7 +30,6 @@ export const DME_RISK: Record<number, string> = {
   1: 'DME risk 1: hard exudates more than one disc diameter from the centre of the macula',
   2: 'DME risk 2: hard exudates within one disc diameter of the centre of the macula',
 };
-const URGENCIES: Urgency[] = ['none', 'routine', 'soon', 'urgent'];
 
 export interface StructuredEye {
   status: 'gradable' | 'ungradable';
@@ -53,7 +52,8 @@ export interface StructuredNarrative {
 
 const one = (value: string | number | boolean): GbnfJsonSchema<{}> => ({ enum: [value] });
 const text = (maxLength: number): GbnfJsonSchema<{}> => ({ type: 'string', maxLength });
-const refers = (s: StudySummary, e: EyeSummary) => s.reasons.some((r) => r.eye === e.eye && r.action === 'refer');
+/** The eye has a referral reason (action refer, not re-image). */
+export const refers = (s: StudySummary, e: EyeSummary) => s.reasons.some((r) => r.eye === e.eye && r.action === 'refer');
 
 function eyeSchema(s: StudySummary, e: EyeSummary): GbnfJsonSchema<{}> {
   const properties: Record<string, GbnfJsonSchema<{}>> = { status: one(e.status) };
@@ -90,9 +90,9 @@ export function narrativeSchemaFor(summary: StudySummary): GbnfJsonObjectSchema 
 }
 
 const HEAD: Record<EyeKey, string> = { rightEye: 'Right eye', leftEye: 'Left eye', eyeNotStated: 'Eye not stated' };
-const NAME: Record<EyeKey, string> = { rightEye: 'right eye', leftEye: 'left eye', eyeNotStated: 'eye whose side is not stated' };
+export const NAME: Record<EyeKey, string> = { rightEye: 'right eye', leftEye: 'left eye', eyeNotStated: 'eye whose side is not stated' };
 
-function list(items: string[]): string {
+export function list(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
