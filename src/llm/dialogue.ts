@@ -3,7 +3,10 @@
 // (src/llm/guard/) before it is kept: one that contradicts the findings is generated once more, and if that fails
 // too it is replaced by a plain statement that the question cannot be answered from this case. Before any of that,
 // the scope gate (src/llm/scope/) may keep the question from the model: doses, report changes, other patients and
-// anything outside eye care get a refusal, red-flag symptoms same-day care, a crisis the crisis line.
+// anything outside eye care get a refusal, red-flag symptoms same-day care, a crisis the crisis line. After it, the
+// question router (src/llm/intent/) may give the model the canonical question of the recognised intent instead of
+// the typed one; the conversation keeps what was typed. A recognised general question about a knowledge-base entry
+// gets that entry's cited passage instead of a generation (llm.knowledgeAnswers).
 import type { StudySummary } from '../report/eye-summary.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { MessageRow } from '../store/conversations.js';
@@ -13,6 +16,9 @@ import { dialogueSystemPrompt } from './prompts.js';
 import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
 import { GATED_REPLY } from './scope/replies.js';
+import type { QuestionRouter, Route } from './intent/router.js';
+import { knowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
+import type { KnowledgeIntent } from './intent/intents.js';
 
 export const CANNOT_ANSWER =
   'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
@@ -47,6 +53,10 @@ export interface AnswerOptions {
   onRetract?: (verdict: GuardVerdict) => void;
   /** Questions it does not pass never reach the model: they get the gateway's reply (src/llm/scope/). */
   gate?: ScopeGate;
+  /** Gives the model the canonical question of the question's intent (src/llm/intent/). */
+  router?: QuestionRouter;
+  /** With a router: answer recognised general questions from the knowledge base (default true). */
+  knowledgeAnswers?: boolean;
 }
 
 export interface DialogueAnswer {
@@ -57,6 +67,15 @@ export interface DialogueAnswer {
   model: string;
   /** The scope gate's verdict when one was asked; a decision other than "answer" means the model was not. */
   gate?: ScopeVerdict;
+  /** What the model was asked instead of the typed question, when the router rewrote it. */
+  route?: Route;
+  /** Set when the answer is a knowledge-base passage (model "knowledge-base"): which entry and field, and its sources. */
+  knowledge?: Omit<KnowledgeAnswer, 'text'>;
+}
+
+/** The knowledge-base passage a routed question gets instead of a generation, if any. */
+export function knowledgeAnswerFor(route: Route | undefined): KnowledgeAnswer | undefined {
+  return route?.entry ? knowledgeAnswer(route.entry, route.intent as KnowledgeIntent) : undefined;
 }
 
 /** The messages the model sees: the case in the system prompt, the conversation so far, the new question. */
@@ -75,7 +94,24 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
     options.onTextChunk?.(text);
     return { text, replaced: false, attempts: [], model: 'scope-gate', gate };
   }
-  const messages = dialogueMessages(ctx, history, question);
+  // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model.
+  if (options.router?.declines(question)) {
+    const text = GATED_REPLY.refuse;
+    options.onTextChunk?.(text);
+    return { text, replaced: false, attempts: [], model: 'question-router', ...(gate ? { gate } : {}) };
+  }
+  const asked = (q: string) => options.router?.route(q, ctx.summary);
+  const route = asked(question);
+  // Earlier questions are rewritten the same way, so the model sees a conversation in the form it was trained on.
+  const modelHistory = options.router ? history.map((m) => (m.role === 'user' ? { ...m, content: asked(m.content)?.question ?? m.content } : m)) : history;
+  const messages = dialogueMessages(ctx, modelHistory, route?.question ?? question);
+  const extra = { ...(gate ? { gate } : {}), ...(route ? { route } : {}) };
+  const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
+  if (kb) {
+    options.onTextChunk?.(kb.text);
+    const { text, ...knowledge } = kb;
+    return { text, replaced: false, attempts: [], model: 'knowledge-base', ...extra, knowledge };
+  }
   const attempts: DialogueAnswer['attempts'] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
     const g = await llm.generate({
@@ -87,8 +123,8 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
     const text = g.text.trim();
     const verdict = guard(text, ctx.summary);
     attempts.push({ guard: verdict, completionTokens: g.completionTokens, timeToFirstTokenMs: g.timeToFirstTokenMs, tokensPerSecond: g.tokensPerSecond });
-    if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...(gate ? { gate } : {}) };
+    if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...extra };
     options.onRetract?.(verdict);
   }
-  return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...(gate ? { gate } : {}) };
+  return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...extra };
 }

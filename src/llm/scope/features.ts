@@ -2,6 +2,7 @@
 // knowledge base. The second matters most for questions unlike anything in the corpus ("can you book me a taxi"):
 // they share no learned word with a refusal, but they share almost nothing with eye care either.
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import { KNOWLEDGE_BASE_FILE } from '../knowledge/schema.js';
 
 // Words too common to say anything about a topic (English function words, question words, pronouns).
@@ -26,6 +27,23 @@ export function knowledgeLexicon(file = KNOWLEDGE_BASE_FILE): Set<string> {
   };
   for (const e of kb.entries) for (const [k, v] of Object.entries(e)) if (k !== 'sources' && k !== 'key' && k !== 'codeRef') add(v);
   return lexicon;
+}
+
+/** A committed weights file (the gate's, the router's), validated once when loaded; the error names the file and the field. */
+export function readWeightsFile<S extends z.ZodType>(file: string, schema: S, what: string): z.infer<S> {
+  const parsed = schema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: not ${what}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** A linear classifier's class scores: the sum of each present feature's weights (the gate's and the router's). */
+export function linearScores(features: readonly string[], weights: Readonly<Record<string, readonly number[]>>, classes: number): number[] {
+  const s = new Array<number>(classes).fill(0);
+  for (const f of features) {
+    const w = weights[f];
+    if (w) for (let k = 0; k < classes; k++) s[k]! += w[k]!;
+  }
+  return s;
 }
 
 /** Sparse binary features of one question. */

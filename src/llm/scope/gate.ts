@@ -6,11 +6,10 @@
 //
 // Weights come from scripts/llm-train-scope-gate.ts (trained on the corpus's questions, never on the evaluation
 // questions) and live in models/llm/scope-gate.json, validated here once when loaded.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../../project-root.js';
-import { knowledgeLexicon, questionFeatures } from './features.js';
+import { knowledgeLexicon, linearScores, questionFeatures, readWeightsFile } from './features.js';
 
 export const SCOPE_GATE_FORMAT = 'ophgate-scope-gate/1';
 export const DEFAULT_SCOPE_GATE = path.join(PROJECT_ROOT, 'models', 'llm', 'scope-gate.json');
@@ -45,18 +44,11 @@ export class ScopeGate {
   constructor(readonly file: ScopeGateFile) {}
 
   static load(file = DEFAULT_SCOPE_GATE): ScopeGate {
-    const parsed = gateFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (!parsed.success) throw new Error(`${file}: not a scope gate: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return new ScopeGate(parsed.data);
+    return new ScopeGate(readWeightsFile(file, gateFileSchema, 'a scope gate'));
   }
 
   scores(question: string): number[] {
-    const s = SCOPE_CLASSES.map(() => 0);
-    for (const f of questionFeatures(question, this.lexicon)) {
-      const w = this.file.weights[f];
-      if (w) for (let k = 0; k < s.length; k++) s[k]! += w[k]!;
-    }
-    return s;
+    return linearScores(questionFeatures(question, this.lexicon), this.file.weights, SCOPE_CLASSES.length);
   }
 
   classify(question: string): ScopeVerdict {

@@ -10,6 +10,11 @@ export interface LabelledQuestion { question: string; label: ScopeDecision }
 export interface TrainOptions { epochs?: number; learningRate?: number; l2?: number; minCount?: number; seed?: number }
 
 export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions = {}): Record<string, number[]> {
+  return trainLinearWeights(examples, SCOPE_CLASSES, options);
+}
+
+/** The same learner for any set of classes (the question router's intents use it too). */
+export function trainLinearWeights<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions = {}): Record<string, number[]> {
   const { epochs = 12, learningRate = 0.5, l2 = 1e-4, minCount = 2, seed = 6 } = options;
   const lexicon = knowledgeLexicon();
   const feats = examples.map((e) => questionFeatures(e.question, lexicon));
@@ -17,9 +22,9 @@ export function trainScopeWeights(examples: readonly LabelledQuestion[], options
   for (const fs of feats) for (const f of fs) counts.set(f, (counts.get(f) ?? 0) + 1);
   const weights = new Map<string, number[]>();
   const sq = new Map<string, number[]>();
-  for (const [f, c] of counts) if (c >= minCount) { weights.set(f, SCOPE_CLASSES.map(() => 0)); sq.set(f, SCOPE_CLASSES.map(() => 1e-8)); }
-  const perClass = SCOPE_CLASSES.map((c) => examples.filter((e) => e.label === c).length);
-  const classWeight = perClass.map((n) => (n ? examples.length / (SCOPE_CLASSES.length * n) : 0));
+  for (const [f, c] of counts) if (c >= minCount) { weights.set(f, classes.map(() => 0)); sq.set(f, classes.map(() => 1e-8)); }
+  const perClass = classes.map((c) => examples.filter((e) => e.label === c).length);
+  const classWeight = perClass.map((n) => (n ? examples.length / (classes.length * n) : 0));
   const r = rng(seed);
   const order = examples.map((_, i) => i);
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -29,9 +34,9 @@ export function trainScopeWeights(examples: readonly LabelledQuestion[], options
     }
     for (const i of order) {
       const fs = feats[i]!.filter((f) => weights.has(f));
-      const scores = SCOPE_CLASSES.map((_, k) => fs.reduce((s, f) => s + weights.get(f)![k]!, 0));
+      const scores = classes.map((_, k) => fs.reduce((s, f) => s + weights.get(f)![k]!, 0));
       const p = softmax(scores);
-      const y = SCOPE_CLASSES.indexOf(examples[i]!.label);
+      const y = classes.indexOf(examples[i]!.label);
       const cw = classWeight[y]!;
       for (const f of fs) {
         const w = weights.get(f)!;
