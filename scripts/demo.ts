@@ -143,15 +143,21 @@ for (const uid of studyUids) {
   const signed = (await (await fetch(`${base}/api/studies/${uid}/report/sign`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json()) as { outcome: string; status: string; versionId: number; signer: string };
   say(`     POST ${base}/api/studies/${uid}/report/sign (API key with scope report:sign) -> ${signed.outcome}: ${signed.status}, version ${signed.versionId}, signed by ${signed.signer}`);
   say(`     Versions: GET ${report.fhir}/_history`);
-  // Two turns of the case dialogue: one the local LLM answers from this case's findings and report, one the scope
-  // gate keeps from it (a dose).
+  // Turns of the case dialogue: two the local LLM answers from this case's findings and report (given the question
+  // router's canonical question; an answer that fails the grounding guard is replaced), a general question the
+  // knowledge base answers with its sources, and one the scope gate keeps from the model (a dose).
   let conversationId: string | undefined;
-  for (const question of ['Which eye needs attention, and how soon?', 'How many units of insulin should I take?']) {
+  for (const question of ['What grade of retinopathy was found?', 'Which eye needs attention, and how soon?', 'How is proliferative retinopathy treated?', 'How many units of insulin should I take?']) {
     const turn = await fetch(`${base}/api/cases/${uid}/dialogue`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: question, ...(conversationId ? { conversationId } : {}) }) });
-    const answer = (await turn.json()) as { conversationId?: string; answer?: string; model?: string; replaced?: boolean; gate?: string; error?: string };
+    const answer = (await turn.json()) as { conversationId?: string; answer?: string; model?: string; replaced?: boolean; gate?: string; route?: { question: string }; error?: string };
     conversationId ??= answer.conversationId;
     say(`     POST ${base}/api/cases/${uid}/dialogue {"message": "${question}"} -> HTTP ${turn.status}`);
-    if (answer.answer) say(`       ${answer.model}${answer.gate && answer.gate !== 'answer' ? ` (scope gate: ${answer.gate})` : ''}${answer.replaced ? ' (its answers failed the grounding guard; replaced)' : ''}: ${answer.answer}`);
+    const how = [
+      answer.gate && answer.gate !== 'answer' ? `scope gate: ${answer.gate}` : '',
+      answer.route && answer.model !== 'knowledge-base' ? `asked as "${answer.route.question}"` : '',
+      answer.replaced ? 'its answers failed the grounding guard; replaced' : '',
+    ].filter(Boolean).join('; ');
+    if (answer.answer) say(`       ${answer.model}${how ? ` (${how})` : ''}: ${answer.answer.replace(/\n+/g, ' ')}`);
     else say(`       ${answer.error}`);
   }
 }

@@ -19,7 +19,7 @@ import { formatReport, runLlmEvaluation } from '../src/llm/evaluation/run.js';
 import { benchmarksSection, DOCS_HEADING } from '../src/llm/evaluation/docs.js';
 import { writeDocSection } from '../bench/docs-section.js';
 
-const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--write-docs [--docs FILE.md]] [--quiet]';
+const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--no-router] [--no-knowledge-answers] [--write-docs [--docs FILE.md]] [--quiet]';
 
 function wholeNumber(name: string, value: string | undefined, dflt: number | undefined, min = 0): number | undefined {
   if (value === undefined) return dflt;
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       options: {
         model: { type: 'string' }, threads: { type: 'string' }, cases: { type: 'string' }, limit: { type: 'string' },
         seed: { type: 'string' }, json: { type: 'string' }, 'summary-json': { type: 'string' }, context: { type: 'string' },
-        gpu: { type: 'string' }, 'narrative-format': { type: 'string' }, 'no-fixtures': { type: 'boolean' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, 'write-docs': { type: 'boolean' }, docs: { type: 'string' }, help: { type: 'boolean' },
+        gpu: { type: 'string' }, 'narrative-format': { type: 'string' }, 'no-fixtures': { type: 'boolean' }, 'no-router': { type: 'boolean' }, 'no-knowledge-answers': { type: 'boolean' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, 'write-docs': { type: 'boolean' }, docs: { type: 'string' }, help: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     ...(maxTokens !== undefined ? { narrativeMaxTokens: maxTokens, answerMaxTokens: maxTokens } : {}),
     narrativeFormat,
     fixtures: !values['no-fixtures'],
+    // The gateway's dialogue as configured by default: the scope gate, then the question router.
+    ...(values['no-router'] ? { questionRouter: null } : {}),
+    ...(values['no-knowledge-answers'] ? { knowledgeAnswers: false } : {}),
     ...(values.gpu ? { gpu: values.gpu as 'auto' | 'off' } : {}),
     onProgress: values.quiet ? undefined : (stage, done, total) => {
       if (done === total || done % 10 === 0) process.stderr.write(`${stage}: ${done}/${total}\n`);

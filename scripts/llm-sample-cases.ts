@@ -47,21 +47,30 @@ export interface EyeTruth {
   cdr: number;
   /** Set by studyOfEyes: exactly these lesion channels (MA, HE, EX, SE), disc and cup seen, the CDR unjittered. */
   fixed?: { lesions: ReadonlySet<string> };
+  /**
+   * Like the pipeline's output on a real photograph: lesions, labels and a large cup whatever the grade, with
+   * counts in the hundreds. The fundus models disagree with each other this way on the fixtures (a grade 0 eye with
+   * 109 hard exudates), and a writer that reads the grade off the lesions instead of the grade field goes wrong.
+   */
+  photoLike?: boolean;
 }
 
-function eyeTruth(r: Rand): EyeTruth {
+function eyeTruth(r: Rand, photoLikeShare: number): EyeTruth {
+  // Drawn first and only when asked for, so that a share of 0 leaves the default stream (and corpus) as it was.
+  const photoLike = photoLikeShare > 0 && r() < photoLikeShare;
   const dr = weighted(r, [[0, 40], [1, 15], [2, 18], [3, 12], [4, 15]]);
   const dme = dr === 0 ? 0 : weighted(r, [[0, 50], [1, 30], [2, 20]]);
   const labels = new Set<string>();
-  for (const [k, p] of [['G', 0.12], ['C', 0.12], ['A', 0.08], ['H', 0.07], ['M', 0.06], ['O', 0.06]] as const) if (r() < p) labels.add(k);
-  if (dr >= 1) labels.add('D');
-  const cdr = labels.has('G') ? between(r, 0.6, 0.9) : between(r, 0.15, 0.6);
-  return { gradable: r() < 0.82, dr, dme, labels, cdr };
+  for (const [k, p] of [['G', 0.12], ['C', 0.12], ['A', 0.08], ['H', 0.07], ['M', 0.06], ['O', 0.06]] as const) if (r() < (photoLike ? 0.45 : p)) labels.add(k);
+  if (dr >= 1 || (photoLike && r() < 0.7)) labels.add('D');
+  const cdr = labels.has('G') || photoLike ? between(r, 0.6, 0.9) : between(r, 0.15, 0.6);
+  return { gradable: r() < 0.82, dr, dme, labels, cdr, ...(photoLike ? { photoLike } : {}) };
 }
 
 /** Probabilities over n classes peaked at `at` (sometimes barely: the model is not always sure). */
-function peaked(r: Rand, n: number, at: number): number[] {
-  const top = between(r, 0.45, 0.97);
+function peaked(r: Rand, n: number, at: number, unsure = false): number[] {
+  // Unsure (photo-like eyes): the other grades can outweigh the top one together, so referable DR may be flagged at grade 0-1.
+  const top = unsure ? between(r, 0.3, 0.6) : between(r, 0.45, 0.97);
   const rest = Array.from({ length: n }, () => r() + 0.01);
   rest[at] = 0;
   const s = rest.reduce((a, b) => a + b, 0);
@@ -81,7 +90,7 @@ function classifier(r: Rand, t: EyeTruth, gradableImage: boolean): ImageInferenc
     if (o.kind === 'masks') continue;
     const labels = o.labels as { key: string; name: string; code: string; threshold?: number }[];
     let probs: number[];
-    if (o.name === 'dr_grade') probs = peaked(r, labels.length, t.dr);
+    if (o.name === 'dr_grade') probs = peaked(r, labels.length, t.dr, t.photoLike);
     else if (o.name === 'dme_risk') probs = peaked(r, labels.length, t.dme);
     else if (o.name === 'quality') {
       const th = labels[0]!.threshold!;
@@ -108,6 +117,8 @@ function segmenter(r: Rand, t: EyeTruth): ImageInference {
   if (!o || o.kind !== 'masks') throw new Error('the segmenter manifest has no masks output');
   const present: Record<string, boolean> = t.fixed ? {
     MA: t.fixed.lesions.has('MA'), HE: t.fixed.lesions.has('HE'), EX: t.fixed.lesions.has('EX'), SE: t.fixed.lesions.has('SE'), OD: true, cup: true,
+  } : t.photoLike ? {
+    MA: r() < 0.85, HE: r() < 0.85, EX: r() < 0.85, SE: r() < 0.3, OD: r() < 0.95, cup: r() < 0.9,
   } : {
     MA: t.dr >= 1 ? r() < 0.9 : r() < 0.05,
     HE: t.dr >= 2 ? r() < 0.85 : r() < 0.05,
@@ -119,7 +130,7 @@ function segmenter(r: Rand, t: EyeTruth): ImageInference {
   const channels: MaskChannel[] = o.channels.map((c, index) => {
     const on = present[c.key] ?? false;
     const area = on ? Math.round(c.key === 'OD' ? between(r, 8000, 20000) : between(r, 20, 40000)) : 0;
-    const count = on ? (c.key === 'OD' || c.key === 'cup' ? 1 : 1 + Math.floor(r() * 40)) : 0;
+    const count = on ? (c.key === 'OD' || c.key === 'cup' ? 1 : 1 + Math.floor(r() * (t.photoLike ? 320 : 40))) : 0;
     const components = on ? [{ x0: 100, y0: 100, x1: 140, y1: 130, area: Math.max(1, Math.floor(area / count)), cx: 120.25, cy: 115.5 }] : [];
     return { index, key: c.key, name: c.name, code: c.code, threshold: c.threshold, mask: new Uint8Array(0), area, regions: { count, components } };
   });
@@ -137,7 +148,7 @@ function segmenter(r: Rand, t: EyeTruth): ImageInference {
   return { model: { name: SEGMENTER.name, version: SEGMENTER.version }, provider: 'cpu', geometry, outputs, derived: [], measurements };
 }
 
-export function sampleStudy(r: Rand, k: number): StudyImage[] {
+export function sampleStudy(r: Rand, k: number, photoLikeShare = 0): StudyImage[] {
   // Usual screening: one photograph per eye; sometimes two per eye, one eye only, or a side not recorded.
   const layout = weighted<(('R' | 'L' | null)[])>(r, [
     [['R', 'L'], 55], [['R', 'R', 'L', 'L'], 12], [['R'], 7], [['L'], 7], [['R', 'L', null], 5], [[null], 4], [['R', 'R', 'L'], 5], [['L', 'R'], 5],
@@ -147,7 +158,7 @@ export function sampleStudy(r: Rand, k: number): StudyImage[] {
   const date = `20${String(20 + Math.floor(r() * 6))}${String(1 + Math.floor(r() * 12)).padStart(2, '0')}${String(1 + Math.floor(r() * 28)).padStart(2, '0')}`;
   return layout.map((eye, i) => {
     const side = eye ?? '?';
-    if (!truths.has(side)) truths.set(side, eyeTruth(r));
+    if (!truths.has(side)) truths.set(side, eyeTruth(r, photoLikeShare));
     const t = truths.get(side)!;
     // A second photograph of an eye may come out differently readable.
     const gradableImage = t.gradable ? r() < 0.9 : r() < 0.1;
@@ -169,10 +180,10 @@ export function studyOfEyes(r: Rand, eyes: readonly { eye: 'R' | 'L'; truth: Eye
   }));
 }
 
-/** The n sampled studies of a seed, summarised, with the ids the JSONL gives them. */
-export function sampleSummaries(n: number, seed: number): { id: string; summary: StudySummary }[] {
+/** The n sampled studies of a seed, summarised, with the ids the JSONL gives them; photoLikeShare: see EyeTruth. */
+export function sampleSummaries(n: number, seed: number, photoLikeShare = 0): { id: string; summary: StudySummary }[] {
   const r = rng(seed);
-  return Array.from({ length: n }, (_, k) => ({ id: `case-${seed}-${k}`, summary: summariseStudy(sampleStudy(r, k)) }));
+  return Array.from({ length: n }, (_, k) => ({ id: `case-${seed}-${k}`, summary: summariseStudy(sampleStudy(r, k, photoLikeShare)) }));
 }
 
 function main(): void {
@@ -184,18 +195,21 @@ function main(): void {
   const n = Number(opt('n', '100'));
   const seed = Number(opt('seed', '6'));
   const out = opt('out', '');
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(seed) || !out) {
-    console.error('usage: tsx scripts/llm-sample-cases.ts --n N --seed S --out FILE.jsonl');
+  const photoLike = Number(opt('photo-like', '0'));
+  // The structured target in the gateway grammar's order (each eye's comment right after its grades).
+  const commentAfterGrades = args.includes('--comment-after-grades');
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(seed) || !out || !(photoLike >= 0 && photoLike <= 1)) {
+    console.error('usage: tsx scripts/llm-sample-cases.ts --n N --seed S --out FILE.jsonl [--photo-like SHARE 0..1] [--comment-after-grades]');
     process.exit(2);
   }
   const lines: string[] = [];
-  for (const { id, summary } of sampleSummaries(n, seed)) {
+  for (const { id, summary } of sampleSummaries(n, seed, photoLike)) {
     const narrative = writeNarrative(summary);
-    lines.push(JSON.stringify({ id, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections, structured: JSON.stringify(structuredNarrativeOf(summary)) }));
+    lines.push(JSON.stringify({ id, findingsJson: caseFindingsJson(summary), findings: caseFindings(summary), narrative: narrative.text, sections: narrative.sections, structured: JSON.stringify(structuredNarrativeOf(summary, { commentAfterGrades })) }));
   }
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, `${lines.join('\n')}\n`);
-  console.log(`wrote ${n} cases to ${out} (seed ${seed})`);
+  console.log(`wrote ${n} cases to ${out} (seed ${seed}${photoLike ? `, photo-like share ${photoLike}` : ''})`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

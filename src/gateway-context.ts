@@ -9,6 +9,7 @@ import type { PipelineRunner } from './pipeline/runner.js';
 import type { DecodePool } from './dicom/pixels/decode-pool.js';
 import type { Inference } from './inference/model-registry.js';
 import type { ScopeGate } from './llm/scope/gate.js';
+import type { QuestionRouter } from './llm/intent/router.js';
 import type { LlmService } from './llm/service.js';
 
 export interface GatewayContext {
@@ -26,5 +27,7 @@ export interface GatewayContext {
   llm?: LlmService;
   /** Decides which dialogue questions reach the model (llm.scopeGate); absent without a model or when set to null. */
   scopeGate?: ScopeGate;
+  /** Rewrites dialogue questions to the model's canonical ones (llm.questionRouter); absent without a model or when null. */
+  questionRouter?: QuestionRouter;
   readiness: { dimse: string; pipeline: string };
 }

@@ -22,6 +22,7 @@ import { destinationsOf } from './export/destinations.js';
 import { FhirSender } from './export/fhir/fhir-sender.js';
 import { LlmService } from './llm/service.js';
 import { ScopeGate } from './llm/scope/gate.js';
+import { QuestionRouter } from './llm/intent/router.js';
 import type { Stage } from './pipeline/stage.js';
 import { createHttpApp } from './http/app.js';
 import { startFetchWorker, stopFetchWorker } from './ingest/fetch-worker.js';
@@ -73,9 +74,11 @@ export class Gateway {
     // The language model loads once, like the image models; a site-configured model that does not load stops the start.
     let llm: LlmService | undefined;
     let scopeGate: ScopeGate | undefined;
+    let questionRouter: QuestionRouter | undefined;
     try {
       llm = await LlmService.open(config.llm, logger.child({ component: 'llm' }), metrics);
       if (llm && config.llm.scopeGate) scopeGate = ScopeGate.load(path.resolve(PROJECT_ROOT, config.llm.scopeGate));
+      if (llm && config.llm.questionRouter) questionRouter = QuestionRouter.load(path.resolve(PROJECT_ROOT, config.llm.questionRouter));
     } catch (err) {
       await llm?.close();
       await inference?.close();
@@ -102,7 +105,7 @@ export class Gateway {
     }, metrics, logger.child({ component: 'assembly' }), () => runner.poke());
     const acceptor = new InstanceAcceptor(store, metrics, logger.child({ component: 'ingest' }), assembler);
     const readiness = { dimse: config.dimse.enabled ? 'starting' : 'disabled', pipeline: config.pipeline.enabled ? 'starting' : 'disabled' };
-    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, ...(llm ? { llm } : {}), ...(scopeGate ? { scopeGate } : {}), readiness };
+    const ctx: GatewayContext = { config, store, metrics, logger, acceptor, assembler, runner, decodePool, inference, ...(llm ? { llm } : {}), ...(scopeGate ? { scopeGate } : {}), ...(questionRouter ? { questionRouter } : {}), readiness };
 
     let dimse: DimseScp | undefined;
     let dimsePort: number | undefined;

@@ -29,15 +29,27 @@ def flat(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
+def stages(metrics: dict) -> list[tuple[str, dict]]:
+    """The training stages, first to last, each with build.sh's variable prefix: "" (stage 1), "POLISH_" or
+    "ADAPT_". build.sh seeds them SEED, SEED+1 and SEED+2, which tells a later stage's kind."""
+    chain = [metrics]
+    while (chain[-1].get("initFrom") or {}).get("metrics"):
+        chain.append(chain[-1]["initFrom"]["metrics"])
+    chain.reverse()
+    first = chain[0]["seed"]
+    return [("" if i == 0 else {1: "POLISH_", 2: "ADAPT_"}.get(m["seed"] - first, f"STAGE{i + 1}_"), m) for i, m in enumerate(chain)]
+
+
+STAGE_TEXT = {"": "`models/llm/build.sh` (MINUTES)", "POLISH_": "POLISH_MINUTES: the same corpus from the last stage's weights, fresh optimizer and schedule",
+              "ADAPT_": "ADAPT_MINUTES: a corpus of other cases (seed +2) with photo-like eyes mixed in, from the last stage's weights"}
+
+
 def reproduce(metrics: dict) -> str:
     """The build.sh variables that repeat a run's schedule exactly (steps fixed, time budgets out of the way)."""
-    def stage(m: dict, steps: str, stop: str, minutes: str) -> str:
-        out = f"{steps}={m['plannedSteps']} {minutes}=600"
-        return out + (f" {stop}={m['steps']}" if m["steps"] < m["plannedSteps"] else "")
-    first = (metrics.get("initFrom") or {}).get("metrics")
-    if first:
-        return f"{stage(first, 'STEPS', 'STOP', 'MINUTES')} {stage(metrics, 'POLISH_STEPS', 'POLISH_STOP', 'POLISH_MINUTES')}"
-    return stage(metrics, "STEPS", "STOP", "MINUTES")
+    out = []
+    for prefix, m in stages(metrics):
+        out.append(f"{prefix}STEPS={m['plannedSteps']} {prefix}MINUTES=600" + (f" {prefix}STOP={m['steps']}" if m["steps"] < m["plannedSteps"] else ""))
+    return " ".join(out)
 
 
 def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe: dict | None, ev: dict | None,
@@ -51,11 +63,14 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         "gateway's grounding guard, with the deterministic narrative as the fallback.",
         "",
         "- Narrative: the model fills the case's JSON schema (`llm.narrativeFormat` json-schema): the grammar fixes every",
-        "  value (eyes, grades, lesion counts, labels, cup-to-disc ratio, the case's urgency); the model writes",
-        "  the comment per eye, the impression's summary and the recommendation's note, which the guard then checks.",
+        "  value (eyes, grades, lesion counts, labels, cup-to-disc ratio, the case's urgency, and the impression's summary",
+        "  sentence naming the eyes that meet the referral criteria); the model writes the comment per eye and the",
+        "  recommendation's note, which the guard then checks.",
         "- Dialogue: the scope gate (`models/llm/scope-gate.json`, `src/llm/scope/`) decides first which questions reach",
         "  the model; doses, report changes, other patients and anything outside eye care get the gateway's refusal,",
-        "  red-flag symptoms same-day care. The model's own answers and the gateway's are both evaluated below.",
+        "  red-flag symptoms same-day care. Then the question router (`models/llm/question-router.json`, `src/llm/intent/`)",
+        "  gives the model the canonical question of a recognised intent, or answers a recognised general question with",
+        "  the knowledge base's cited passage. The model's own answers and the gateway's are both evaluated below.",
         "",
         "## Model",
         f"- Architecture: llama (RMSNorm, RoPE theta {c['rope_theta']:g}, SwiGLU, no biases, tied embeddings), "
@@ -81,20 +96,17 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         lines.append(f"- Tokens: training {tok['train']['tokens']:,} ({tok['train']['assistantTokens']:,} assistant targets), "
                      f"validation {tok['validation']['tokens']:,}.")
     lines += ["", "## Training"]
-    first = (metrics.get("initFrom") or {}).get("metrics")
-    if first:
-        lines.append(f"- Stage 1 (`models/llm/build.sh`, MINUTES; seed {first['seed']}): {first['steps']:,} steps (planned {first['plannedSteps']}), "
-                     f"{first['tokensSeen']:,} tokens seen, {first['trainSeconds'] / 60:.1f} minutes on {first['device']} "
-                     f"({first['tokensPerSecond']:,.0f} tokens/s), LR {first['lr']}, stopped: {first['stopped']}; "
-                     f"validation loss {first['validationLoss']}.")
+    chain = stages(metrics)
+    for i, (prefix, m) in enumerate(chain):
+        lines.append(f"- Stage {i + 1} ({STAGE_TEXT.get(prefix, prefix)}; seed {m['seed']}): {m['steps']:,} steps (planned {m['plannedSteps']}), "
+                     f"{m['tokensSeen']:,} tokens seen ({m['targetTokensSeen']:,} assistant targets), {m['epochs']} passes over its corpus, "
+                     f"{m['trainSeconds'] / 60:.1f} minutes on {m['device']} with {m['threads']} threads ({m['tokensPerSecond']:,.0f} tokens/s), "
+                     f"LR {m['lr']}, stopped: {m['stopped']}; validation loss {m['validationLoss']}.")
     lines += [
-              f"- {'Stage 2 (POLISH_MINUTES: the same corpus from stage 1' + chr(39) + 's weights, fresh optimizer and schedule)' if first else '`models/llm/build.sh`'}: {metrics['steps']:,} steps (planned {metrics['plannedSteps']}), "
-              f"{metrics['tokensSeen']:,} tokens seen ({metrics['targetTokensSeen']:,} assistant targets), "
-              f"{metrics['epochs']} passes over the corpus, {metrics['trainSeconds'] / 60:.1f} minutes on {metrics['device']} "
-              f"with {metrics['threads']} threads ({metrics['tokensPerSecond']:,.0f} tokens/s), stopped: {metrics['stopped']}.",
-              f"- AdamW, LR {metrics['lr']} with {metrics['warmup']} warm-up steps and cosine decay, ~{metrics['batchTokens']} tokens a step, "
-              "loss on assistant turns only.",
-              f"- Final training loss {metrics['finalTrainLoss']}, validation loss {metrics['validationLoss']} (nats per assistant token)."]
+              f"- AdamW; each stage warms up ({', '.join(str(m['warmup']) for _, m in chain)} steps) and decays its LR on a cosine; "
+              f"~{metrics['batchTokens']} tokens a step, loss on assistant turns only.",
+              f"- Last stage: final training loss {metrics['finalTrainLoss']}, validation loss {metrics['validationLoss']} "
+              "(nats per assistant token, on its own corpus's validation split)."]
     if probe:
         speeds = ", ".join(f"{r['size']} {r['parameters'] / 1e6:.2f} M: {r['tokensPerSecond']:,.0f}" for r in probe["sizes"])
         lines.append(f"- Probe before training (tokens/s, {probe['threads']} threads, shared machine): {speeds}.")
@@ -129,7 +141,7 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
                      f"{f['reportEyeGrades']} report eye lines with the right DR grade, {f['ended']} answers ended with <|im_end|>. "
                      "A look at the output, not an evaluation: the corpus's own phrasing is what it was trained on.")
     lines += ["", "## Limits",
-              f"- {metrics['parameters'] / 1e6:.1f} M parameters and {(metrics['trainSeconds'] + ((metrics.get('initFrom') or {}).get('metrics') or {}).get('trainSeconds', 0)) / 60:.0f} training minutes on {metrics['device']}: it reproduces the phrasing of its corpus, knows only the "
+              f"- {metrics['parameters'] / 1e6:.1f} M parameters and {sum(m['trainSeconds'] for _, m in chain) / 60:.0f} training minutes on {metrics['device']}: it reproduces the phrasing of its corpus, knows only the "
               "knowledge base, and can state things that are wrong. It cannot see images; it reads the findings JSON.",
               "- Its knowledge is the knowledge base's: no drug doses, no definitive diagnosis; red-flag symptoms are sent "
               "to same-day care.",

@@ -9,6 +9,7 @@ const uidRoot = z.string().regex(/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/, 'a UID root 
 /** The chat model OphGate ships (models/llm/, trained by its recipe). */
 export const DEFAULT_LLM_MODEL = 'models/llm/ophgate-chat.gguf';
 export const DEFAULT_SCOPE_GATE = 'models/llm/scope-gate.json';
+export const DEFAULT_QUESTION_ROUTER = 'models/llm/question-router.json';
 
 /** Scopes an API key may hold (auth.apiKeys). */
 /**
@@ -222,6 +223,17 @@ export const configSchema = z.object({
      * get the gateway's refusal, same-day-care or crisis reply. null lets every question through to the model.
      */
     scopeGate: z.string().min(1).nullable().default(DEFAULT_SCOPE_GATE),
+    /**
+     * The question router's weights (scripts/llm-train-question-router.ts): the model is asked the canonical question
+     * of the intent it recognises (what the bundled model was trained on) instead of the question as typed. null
+     * gives the model the typed question (a site's instruct model reads free questions itself).
+     */
+    questionRouter: z.string().min(1).nullable().default(DEFAULT_QUESTION_ROUTER),
+    /**
+     * knowledge-base: a general question the router recognises and that names a knowledge-base entry (or is about the
+     * case's main finding) gets that entry's cited passage, not a generation. model: the model answers it.
+     */
+    knowledgeAnswers: z.enum(['knowledge-base', 'model']).default('knowledge-base'),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

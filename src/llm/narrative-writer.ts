@@ -61,7 +61,7 @@ export async function writeNarrativeWithLlm(llm: LlmService, summary: StudySumma
   for (let attempt = 0; attempt < 2; attempt++) {
     const g = await llm.generate({
       purpose: 'narrative', messages: narrativeMessages(summary, format),
-      ...(attempt > 0 ? llm.retrySampling() : {}),
+      ...(attempt > 0 ? llm.retrySampling('narrative') : {}),
       ...(grammar ? { grammar } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

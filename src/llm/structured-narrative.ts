@@ -7,7 +7,7 @@
 // has to get right is the meaning of a grade, not a copy of a figure from far up the context.
 import type { EyeSummary, StudySummary } from '../report/eye-summary.js';
 import { percent } from '../report/narrative.js';
-import { DR_GRADE, DME_RISK, EYE_KEYS, list, NAME, refers, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
+import { DR_GRADE, DME_RISK, EYE_KEYS, impressionSummaryOf, refers, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
 
 const DR_MEANING: Record<number, string> = {
   0: 'No diabetic changes were graded on this photograph',
@@ -31,31 +31,20 @@ function eyeComment(e: EyeSummary): string {
   return `${parts.join('. ')}.`;
 }
 
-function structuredEye(s: StudySummary, e: EyeSummary): StructuredEye {
+function structuredEye(s: StudySummary, e: EyeSummary, commentAfterGrades: boolean): StructuredEye {
   // Key order is the schema's (node-llama-cpp's grammar writes properties in the order they are listed).
-  const out: Omit<StructuredEye, 'comment'> = { status: e.status === 'gradable' ? 'gradable' : 'ungradable' };
+  const out: StructuredEye = { status: e.status === 'gradable' ? 'gradable' : 'ungradable' } as StructuredEye;
   if (e.drGrade) out.drGrade = DR_GRADE[e.drGrade.grade] ?? `DR grade ${e.drGrade.grade}`;
   if (e.dmeRisk) out.dmeRisk = DME_RISK[e.dmeRisk.grade] ?? `DME risk ${e.dmeRisk.grade}`;
+  if (commentAfterGrades) out.comment = eyeComment(e);
   if (e.lesions.length) out.lesions = Object.fromEntries(e.lesions.map((l) => [l.name, l.maxComponents ?? 'present']));
   if (e.labels.length) out.labels = Object.fromEntries(e.labels.map((l) => [l.name, percent(l.probability)]));
   if (e.cupToDisc !== null && e.cupToDisc > 0) out.cupToDisc = Number(e.cupToDisc.toFixed(2));
   if (e.status === 'gradable') out.referable = refers(s, e);
-  return { ...out, comment: eyeComment(e) };
+  if (!commentAfterGrades) out.comment = eyeComment(e);
+  return out;
 }
 
-const theEye = (e: EyeSummary) => `the ${NAME[EYE_KEYS[e.eye]]}`;
-
-function impressionSummary(s: StudySummary, eyes: EyeSummary[]): string {
-  const referred = eyes.filter((e) => refers(s, e));
-  const ungradable = eyes.filter((e) => e.status === 'ungradable');
-  const parts: string[] = [];
-  if (referred.length === 2 && eyes.length === 2) parts.push('Both eyes meet the referral criteria of diabetic eye screening');
-  else if (referred.length) parts.push(`${list(referred.map(theEye))} meets the referral criteria of diabetic eye screening`);
-  if (ungradable.length) parts.push(`screening of ${list(ungradable.map(theEye))} is incomplete`);
-  if (!parts.length) return 'Nothing here meets the referral criteria of diabetic eye screening.';
-  const text = parts.join(', and ');
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
-}
 
 const URGENCY_NOTE = {
   urgent: 'The hospital eye service should see the patient within about two weeks.',
@@ -64,12 +53,16 @@ const URGENCY_NOTE = {
   none: 'Continue diabetic eye screening at the usual recall interval.',
 } as const;
 
-/** The narrative object for this case, in the schema's property order. */
-export function structuredNarrativeOf(summary: StudySummary): StructuredNarrative {
+/**
+ * The narrative object for this case. commentAfterGrades: each eye's comment right after its grades, the order of
+ * the gateway's grammar (src/llm/guard/schema.ts) and of the bundled model's last training stage; without it, the
+ * comment last, the order of the first two stages' corpus (kept so that they rebuild as they were trained).
+ */
+export function structuredNarrativeOf(summary: StudySummary, options: { commentAfterGrades?: boolean } = {}): StructuredNarrative {
   const eyes = [summary.eyes.R, summary.eyes.L, ...(summary.eyes.unknown ? [summary.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
   return {
-    findings: Object.fromEntries(eyes.map((e) => [EYE_KEYS[e.eye], structuredEye(summary, e)])),
-    impression: { referable: summary.referableDisease, summary: impressionSummary(summary, eyes) },
+    findings: Object.fromEntries(eyes.map((e) => [EYE_KEYS[e.eye], structuredEye(summary, e, options.commentAfterGrades ?? false)])),
+    impression: { referable: summary.referableDisease, summary: impressionSummaryOf(summary) },
     recommendation: { urgency: summary.urgency, note: URGENCY_NOTE[summary.urgency] },
   };
 }

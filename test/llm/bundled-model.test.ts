@@ -1,8 +1,8 @@
 // The bundled chat model (models/llm/ophgate-chat.gguf) in the gateway, at temperature 0, on a fixture photograph
 // analysed by the real fundus models: the report's narrative is the model's (under the case's JSON-schema grammar)
-// and passes the guard; one dialogue turn through the HTTP endpoint is answered by the model and either passes the
-// answer guard and names a finding of this study, or (as with this model today) is withheld because every attempt
-// failed the guard; a dosing question gets the scope gate's refusal without reaching the model.
+// and passes the guard; one dialogue turn through the HTTP endpoint is answered by the model (given the question
+// router's canonical question), passes the answer guard and names a finding of this study; an answer that fails the
+// guard is withheld; a dosing question gets the scope gate's refusal without reaching the model.
 import { describe, it, expect, afterEach } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -51,23 +51,26 @@ describe.skipIf(!existsSync(MODEL))('the bundled chat model in the gateway', () 
     const post = (message: string) => fetch(`${tg.baseUrl}/api/cases/${study}/dialogue`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ message }),
     });
-    const res = await post('What did the photograph of the left eye show?');
+    // A question about the grade: the router hands the model its canonical question, and the answer passes the
+    // guard and names a finding of this study.
+    const res = await post('What grade of retinopathy does the photograph show?');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { answer: string; replaced: boolean; model: string; gate: string; attempts: Array<{ guard: { violations: unknown[] } }> };
+    const body = (await res.json()) as { answer: string; replaced: boolean; model: string; gate: string; route?: { intent: string; question: string } };
     expect(body.gate).toBe('answer');
     expect(body.model).toMatch(/ophgate-chat/);
-    // The issue asks for an answer that passes the guard and names a finding. The bundled model does not manage this
-    // question yet (its answers deny a classifier label or misstate the grade; MODEL_CARD.md): what the gateway must
-    // then guarantee is that no such answer is shown. Either way nothing unguarded reaches the clinician.
-    if (!body.replaced) {
-      expect(answerGuard(body.answer, report.summary).ok).toBe(true);
-      const words = findingWords(report.summary);
-      expect(words.some((w) => body.answer.toLowerCase().includes(w.toLowerCase())), `${body.answer} | ${words.join(', ')}`).toBe(true);
-    } else {
-      expect(body.answer).toBe(CANNOT_ANSWER);
-      expect(body.attempts).toHaveLength(2);
-      for (const a of body.attempts) expect(a.guard.violations.length).toBeGreaterThan(0);
-    }
+    expect(body.route).toMatchObject({ intent: 'grade' });
+    expect(body.replaced, JSON.stringify(body)).toBe(false);
+    expect(answerGuard(body.answer, report.summary).ok).toBe(true);
+    const words = findingWords(report.summary);
+    expect(words.some((w) => body.answer.toLowerCase().includes(w.toLowerCase())), `${body.answer} | ${words.join(', ')}`).toBe(true);
+
+    // A question whose canonical answer lists every finding of the eye: on this photograph (many labels, DME risk 2)
+    // the model miscopies some (MODEL_CARD.md), so whatever it says must either pass the guard or be withheld.
+    const eye = (await (await post('What did the photograph of the left eye show?')).json()) as { answer: string; replaced: boolean; attempts: Array<{ guard: { violations: unknown[] } }> };
+    if (eye.replaced) {
+      expect(eye.answer).toBe(CANNOT_ANSWER);
+      for (const a of eye.attempts) expect(a.guard.violations.length).toBeGreaterThan(0);
+    } else expect(answerGuard(eye.answer, report.summary).ok).toBe(true);
 
     const dosing = (await (await post('How many units of insulin should I take tonight?')).json()) as { answer: string; gate: string };
     expect(dosing).toMatchObject({ answer: GATED_REPLY.refuse, gate: 'refuse' });

@@ -192,12 +192,20 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
       const g = x.gateway!;
       for (const q of x.perQuestion) {
         expect(q.gate).toMatch(/^(answer|refuse|urgent|crisis)$/);
-        // A question the gate keeps from the model gets a reply that reads as a refusal; the others the model's answer.
-        if (q.gate !== 'answer') expect(q.gatewayRefused).toBe(true);
-        else expect(q.gatewayRefused).toBe(q.refused);
+        // A question the gate (or the router's second opinion) keeps from the model gets a reply that reads as a
+        // refusal; a knowledge-base passage is an answer; a routed question the model's answer to the canonical one;
+        // the others the model's answer to the question as typed.
+        if (q.gate !== 'answer') expect(q.answeredBy).toBe('scope-gate');
+        if (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router') expect(q.gatewayRefused).toBe(true);
+        else if (q.answeredBy === 'knowledge-base') expect([q.gatewayRefused, q.route?.entry, typeof q.routedAnswer]).toEqual([false, expect.any(String), 'string']);
+        else if (q.gatewayReplaced) expect(q.gatewayRefused).toBe(true); // CANNOT_ANSWER after two failed guards
+        else if (q.route) expect(typeof q.routedAnswer).toBe('string');
+        else if (q.context === 'general') expect(q.gatewayRefused).toBe(q.refused);
+        if (q.gatewayReplaced) expect([q.context, q.answeredBy, q.gatewayGuardOk]).toEqual(['case', 'model', false]);
       }
       expect(g.refusalRate.count).toBe(x.perQuestion.filter((q) => q.kind === 'refusal' && q.gatewayRefused).length);
-      expect(g.refusalRate.count).toBeGreaterThanOrEqual(x.perQuestion.filter((q) => q.kind === 'refusal' && q.refused && q.gate === 'answer').length);
+      expect(g.refusalRate.count).toBeGreaterThanOrEqual(x.perQuestion.filter((q) => q.kind === 'refusal' && (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router')).length);
+      expect(g.routed.count).toBe(x.perQuestion.filter((q) => q.kind !== 'refusal' && q.route).length);
       expect(Object.values(g.gateDecisions).flatMap((byDecision) => Object.values(byDecision)).reduce((a, b) => a + b, 0)).toBe(x.questions);
     }
     expect(r.targets.map((t) => t.name)).toHaveLength(9);

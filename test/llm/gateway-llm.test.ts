@@ -109,9 +109,11 @@ describe('LLM in the gateway (tiny random model)', () => {
     // Not streamed, continuing the same conversation.
     const second = await post({ message: 'And what should happen next?', conversationId });
     expect(second.status).toBe(200);
-    const body = (await second.json()) as { conversationId: string; answer: string; model: string };
+    const body = (await second.json()) as { conversationId: string; answer: string; model: string; route?: { intent: string; question: string } };
     expect(body.conversationId).toBe(conversationId);
     expect(body.model).toMatch(/tiny|ophgate/i);
+    // The question router gave the model its canonical question for the intent; the conversation keeps what was typed.
+    expect(body.route).toMatchObject({ intent: 'next', question: 'What happens next?' });
 
     const read = (await (await fetch(`${url}/${conversationId}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { messages: Array<{ role: string; content: string }> };
     expect(read.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
@@ -136,8 +138,19 @@ describe('LLM in the gateway (tiny random model)', () => {
     expect(urgentEvents.filter((e) => e.event === 'token').map((e) => e.data.text).join('')).toBe(GATED_REPLY.urgent);
     const after = await (await fetch(`${tg.baseUrl}/metrics`)).text();
     expect(generations(after)).toBe(generations(metrics));
-    const reread = (await (await fetch(`${url}/${conversationId}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { messages: Array<{ role: string; meta?: { gate?: { decision: string } } }> };
-    expect(reread.messages.filter((m) => m.role === 'assistant').map((m) => m.meta?.gate?.decision)).toEqual(['answer', 'answer', 'refuse', 'urgent']);
+
+    // A general question the router recognises, about a knowledge-base entry: the entry's cited passage, no generation.
+    const general = await post({ message: 'How is glaucoma treated?', conversationId });
+    const kb = (await general.json()) as { answer: string; model: string; knowledge?: { entry: string; field: string; sources: unknown[] } };
+    expect(kb).toMatchObject({ model: 'knowledge-base', knowledge: { entry: 'glaucoma', field: 'treatmentAndPrevention' } });
+    expect(kb.answer).toMatch(/^Treatment lowers the eye pressure[\s\S]*General information on glaucoma from OphGate's knowledge base; sources: National Institute for Health and Care Excellence/);
+    expect(kb.knowledge!.sources.length).toBeGreaterThan(0);
+    expect(generations(await (await fetch(`${tg.baseUrl}/metrics`)).text())).toBe(generations(metrics));
+
+    const reread = (await (await fetch(`${url}/${conversationId}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { messages: Array<{ role: string; meta?: { gate?: { decision: string }; route?: { intent: string } } }> };
+    const kept = reread.messages.filter((m) => m.role === 'assistant');
+    expect(kept.map((m) => m.meta?.gate?.decision)).toEqual(['answer', 'answer', 'refuse', 'urgent', 'answer']);
+    expect(kept.map((m) => m.meta?.route?.intent)).toEqual(['eye', 'next', undefined, undefined, 'treatmentAndPrevention']);
   }, 180_000);
 
   it('answers 503 when no language model is loaded', async () => {

@@ -42,8 +42,12 @@ describe('models/llm recipe', () => {
   }, 180_000);
 
   // Standard library only, so it runs wherever /usr/bin/python3 does.
-  it.skipIf(!existsSync(PYTHON))('the scope gate\'s question bank checks pass (models/llm/test_scope_questions.py)', () => {
-    const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', 'models/llm/test_scope_questions.py'], {
+  it.skipIf(!existsSync(PYTHON)).each([
+    ['the scope gate\'s question bank', 'models/llm/test_scope_questions.py'],
+    ['the question router\'s question bank', 'models/llm/test_intent_questions.py'],
+    ['the question router\'s template questions', 'models/llm/test_intent_templates.py'],
+  ])('%s: checks pass (%s)', (_what, file) => {
+    const run = spawnSync(PYTHON, ['-m', 'unittest', '-v', file], {
       cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
     });
     const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;

@@ -18,10 +18,14 @@ describe('structured narrative', () => {
     const cases = sampleSummaries(150, 4242);
     const kinds = new Set<string>();
     for (const { id, summary } of cases) {
-      const obj = structuredNarrativeOf(summary);
+      // In the grammar's order (the last training stage's); the first stages' order holds the same values.
+      const obj = structuredNarrativeOf(summary, { commentAfterGrades: true });
       const json = JSON.stringify(obj);
       const grammar = await llama.createGrammarForJsonSchema(narrativeSchemaFor(summary) as never);
-      expect(() => grammar.parse(json), id).not.toThrow();
+      expect(grammar.parse(json), id).toEqual(obj);
+      const firstStages = structuredNarrativeOf(summary);
+      expect(firstStages, id).toEqual(obj);
+      expect(Object.keys(Object.values(firstStages.findings)[0]!).at(-1)).toBe('comment');
       const verdict = narrativeGuard(renderStructuredNarrative(obj), summary);
       expect(verdict.violations, `${id}: ${JSON.stringify(verdict.violations)}`).toEqual([]);
       for (const e of Object.values(obj.findings)) {
@@ -33,6 +37,28 @@ describe('structured narrative', () => {
     }
     // Every grade and the ungradable eye occur, so each comment wording was checked.
     expect([...kinds].sort()).toEqual(['grade 0', 'grade 1', 'grade 2', 'grade 3', 'grade 4', 'ungradable']);
+  }, 120_000);
+
+  it('photo-like studies (the adaptation stage\'s cases) also satisfy the grammar and the guard, and break the grade-lesion link', async () => {
+    const cases = sampleSummaries(120, 4343, 0.5);
+    let grade0WithLesions = 0;
+    let referableAtLowGrade = 0;
+    for (const { id, summary } of cases) {
+      const obj = structuredNarrativeOf(summary, { commentAfterGrades: true });
+      const grammar = await llama.createGrammarForJsonSchema(narrativeSchemaFor(summary) as never);
+      expect(() => grammar.parse(JSON.stringify(obj)), id).not.toThrow();
+      expect(narrativeGuard(renderStructuredNarrative(obj), summary).violations, id).toEqual([]);
+      for (const e of Object.values(obj.findings)) {
+        const grade = Number(e!.drGrade?.match(/grade (\d)/)?.[1] ?? -1);
+        if (grade === 0 && Object.keys(e!.lesions ?? {}).length >= 2) grade0WithLesions++;
+        if (grade >= 0 && grade <= 1 && e!.referable && e!.dmeRisk?.startsWith('DME risk 0')) referableAtLowGrade++;
+      }
+    }
+    // What the fixtures' real photographs look like to the writer, and the default sampler almost never makes.
+    expect(grade0WithLesions).toBeGreaterThan(5);
+    expect(referableAtLowGrade).toBeGreaterThan(2);
+    // A share of 0 is the default sampler, draw for draw (the stage 1 corpus does not change).
+    expect(JSON.stringify(sampleSummaries(30, 6, 0))).toBe(JSON.stringify(sampleSummaries(30, 6)));
   }, 120_000);
 
   it('the guard reads the free text the model is trained to write: each wording put on the wrong case is caught', () => {

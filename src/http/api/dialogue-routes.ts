@@ -66,7 +66,7 @@ export function dialogueRouter(ctx: GatewayContext): Router {
 
     const keep = (answer: DialogueAnswer) => {
       conversation ??= ctx.store.conversations.start(studyUid, principal.keyName);
-      ctx.store.conversations.appendTurn(conversation.id, body.data.message, answer.text, { model: answer.model, replaced: answer.replaced, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate } : {}) });
+      ctx.store.conversations.appendTurn(conversation.id, body.data.message, answer.text, { model: answer.model, replaced: answer.replaced, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate } : {}), ...(answer.route ? { route: answer.route } : {}), ...(answer.knowledge ? { knowledge: answer.knowledge } : {}) });
       // No question or answer text in the log: both can carry a patient's findings.
       ctx.logger.info({ studyUid, conversationId: conversation.id, key: principal.keyName, replaced: answer.replaced, gate: answer.gate?.decision, attempts: answer.attempts.length }, 'dialogue turn');
       return conversation;
@@ -74,9 +74,9 @@ export function dialogueRouter(ctx: GatewayContext): Router {
 
     if (!stream) {
       try {
-        const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, { signal: abort.signal, ...(ctx.scopeGate ? { gate: ctx.scopeGate } : {}) });
+        const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, { signal: abort.signal, ...(ctx.scopeGate ? { gate: ctx.scopeGate } : {}), ...(ctx.questionRouter ? { router: ctx.questionRouter } : {}), knowledgeAnswers: ctx.config.llm.knowledgeAnswers === 'knowledge-base' });
         const c = keep(answer);
-        res.json({ conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate.decision } : {}) });
+        res.json({ conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, attempts: answer.attempts, ...(answer.gate ? { gate: answer.gate.decision } : {}), ...(answer.route ? { route: answer.route } : {}), ...(answer.knowledge ? { knowledge: answer.knowledge } : {}) });
       } catch (err) {
         const { status, error } = httpStatusOf(err);
         if (status === 503) res.set('Retry-After', '10');
@@ -95,11 +95,13 @@ export function dialogueRouter(ctx: GatewayContext): Router {
       const answer = await answerQuestion(llm, answerGuard, caseCtx, history, body.data.message, {
         signal: abort.signal,
         ...(ctx.scopeGate ? { gate: ctx.scopeGate } : {}),
+        ...(ctx.questionRouter ? { router: ctx.questionRouter } : {}),
+        knowledgeAnswers: ctx.config.llm.knowledgeAnswers === 'knowledge-base',
         onTextChunk: (text) => send('token', { text }),
         onRetract: (verdict) => send('retract', { violations: verdict.violations }),
       });
       const c = keep(answer);
-      send('done', { conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, ...(answer.gate ? { gate: answer.gate.decision } : {}) });
+      send('done', { conversationId: c.id, answer: answer.text, replaced: answer.replaced, model: answer.model, ...(answer.gate ? { gate: answer.gate.decision } : {}), ...(answer.route ? { route: answer.route } : {}), ...(answer.knowledge ? { knowledge: answer.knowledge } : {}) });
     } catch (err) {
       const { status, error } = httpStatusOf(err);
       if (status !== 499) send('error', { status, error });

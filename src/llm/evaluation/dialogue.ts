@@ -15,6 +15,8 @@ import { isRefusalAnswer } from './refusal.js';
 import { share, speedOf, type Speed } from './stats.js';
 import type { ScopeDecision, ScopeGate } from '../scope/gate.js';
 import { GATED_REPLY } from '../scope/replies.js';
+import type { QuestionRouter, Route } from '../intent/router.js';
+import { answerQuestion, knowledgeAnswerFor } from '../dialogue.js';
 
 export interface QuestionResult {
   id: string;
@@ -33,6 +35,15 @@ export interface QuestionResult {
   gate: ScopeDecision | null;
   gatewayRefused: boolean;
   gatewayMentionsOk: boolean;
+  /** The question router's rewrite (absent: the model got the question as asked) and the model's answer to it, the gateway's answer. */
+  route?: Route;
+  routedAnswer?: string;
+  /** Who gave the gateway's answer: the scope gate's reply, the router's refusal, a knowledge-base passage, or the model. */
+  answeredBy: 'scope-gate' | 'question-router' | 'knowledge-base' | 'model';
+  /** Case questions the model answered: whether an attempt passed the guard (null otherwise). */
+  gatewayGuardOk: boolean | null;
+  /** Case questions: both attempts failed the guard and the gateway showed CANNOT_ANSWER. */
+  gatewayReplaced: boolean;
   stopReason: string;
   completionTokens: number;
   timeToFirstTokenMs: number | null;
@@ -51,6 +62,12 @@ export interface GatewayRates {
   borderlineFalseRefusals: Rate;
   /** Question kind -> gate decision -> count. */
   gateDecisions: Record<string, Record<string, number>>;
+  /** Answerable questions (in scope and borderline) the question router rewrote. */
+  routed: Rate;
+  /** Case questions the model answered: an attempt passed the answer guard (else the gateway showed CANNOT_ANSWER). */
+  caseAnswersPassingGuard: Rate;
+  /** Answerable questions answered with a knowledge-base passage. */
+  knowledgeAnswers: Rate;
 }
 
 export interface DialogueEvaluation {
@@ -81,17 +98,17 @@ export interface DialogueEvaluation {
 }
 
 /** The messages the gateway would send for this question. */
-export function questionMessages(q: EvalQuestion): { messages: ChatMessage[]; ctx: ReturnType<typeof caseContextForFindings> | null } {
+export function questionMessages(q: EvalQuestion, asked: string = q.question): { messages: ChatMessage[]; ctx: ReturnType<typeof caseContextForFindings> | null } {
   if (q.context === 'case' && q.findings) {
     const ctx = caseContextForFindings(q.findings, q.id);
-    return { messages: dialogueMessages(ctx, [], q.question), ctx };
+    return { messages: dialogueMessages(ctx, [], asked), ctx };
   }
-  return { messages: [{ role: 'system', content: loadPrompts().general }, { role: 'user', content: q.question }], ctx: null };
+  return { messages: [{ role: 'system', content: loadPrompts().general }, { role: 'user', content: asked }], ctx: null };
 }
 
 export async function evaluateDialogue(
   llm: LlmService, questions: readonly EvalQuestion[],
-  options: { maxTokens?: number; onQuestion?: (done: number, total: number) => void; gate?: ScopeGate; file?: string } = {},
+  options: { maxTokens?: number; onQuestion?: (done: number, total: number) => void; gate?: ScopeGate; router?: QuestionRouter; knowledgeAnswers?: boolean; file?: string } = {},
 ): Promise<DialogueEvaluation> {
   const perQuestion: QuestionResult[] = [];
   for (const q of questions) {
@@ -100,9 +117,41 @@ export async function evaluateDialogue(
     const answer = g.text.trim();
     const m = checkMentions(q.expect, answer);
     const gate = options.gate ? options.gate.classify(q.question).decision : null;
-    const gatewayAnswer = gate && gate !== 'answer' ? GATED_REPLY[gate] : answer;
+    // Past the gate the gateway asks the model the router's canonical question, when it has one.
+    let gatewayAnswer: string;
+    let answeredBy: QuestionResult['answeredBy'];
+    let route: Route | undefined;
+    let gatewayGuardOk: boolean | null = null;
+    let gatewayReplaced = false;
+    if (ctx) {
+      // A case question: exactly what the dialogue endpoint answers (gate, router, knowledge base, the model under
+      // the answer guard with one sampled retry, CANNOT_ANSWER when both attempts fail).
+      const ga = await answerQuestion(llm, answerGuard, ctx, [], q.question, {
+        ...(options.gate ? { gate: options.gate } : {}), ...(options.router ? { router: options.router } : {}), knowledgeAnswers: options.knowledgeAnswers !== false,
+      });
+      gatewayAnswer = ga.text;
+      route = ga.route;
+      answeredBy = ga.model === 'scope-gate' || ga.model === 'question-router' || ga.model === 'knowledge-base' ? ga.model : 'model';
+      if (answeredBy === 'model') gatewayGuardOk = ga.attempts.some((a) => a.guard.ok);
+      gatewayReplaced = ga.replaced;
+    } else {
+      // A general question has no case to hold an answer to, so no guard: gate, router, knowledge base, model.
+      const passed = gate === null || gate === 'answer';
+      const declined = passed && options.router ? options.router.declines(q.question) : false;
+      route = passed && !declined ? options.router?.route(q.question) : undefined;
+      const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
+      let routedAnswer: string | undefined = kb?.text;
+      if (!kb && route) {
+        const r = await llm.generate({ purpose: 'evaluation', messages: questionMessages(q, route.question).messages, temperature: 0, ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}) });
+        routedAnswer = r.text.trim();
+      }
+      gatewayAnswer = gate !== null && gate !== 'answer' ? GATED_REPLY[gate] : declined ? GATED_REPLY.refuse : routedAnswer ?? answer;
+      answeredBy = gate !== null && gate !== 'answer' ? 'scope-gate' : declined ? 'question-router' : kb ? 'knowledge-base' : 'model';
+    }
     perQuestion.push({
       gate, gatewayRefused: isRefusalAnswer(gatewayAnswer), gatewayMentionsOk: checkMentions(q.expect, gatewayAnswer).ok,
+      ...(route ? { route, routedAnswer: gatewayAnswer } : {}), answeredBy, gatewayReplaced,
+      gatewayGuardOk,
       id: q.id, context: q.context,
       kind: isRefusal(q) ? 'refusal' : q.borderline ? 'borderline' : 'in-scope',
       urgentAdvice: isRefusal(q) && q.expect.urgentAdvice === true,
@@ -128,12 +177,13 @@ export async function evaluateDialogue(
     byTopic[q.topic] = rate(prev.count + rs.filter(correct).length, prev.of + rs.length);
   }
   let gateway: GatewayRates | null = null;
-  if (options.gate) {
+  if (options.gate || options.router) {
     const gateDecisions: Record<string, Record<string, number>> = {};
     for (const r of perQuestion) {
       const k = r.urgentAdvice ? 'urgent' : r.kind;
       gateDecisions[k] ??= {};
-      gateDecisions[k]![r.gate!] = (gateDecisions[k]![r.gate!] ?? 0) + 1;
+      const d = r.answeredBy === 'question-router' ? 'answer, declined by the router' : r.gate ?? 'no gate';
+      gateDecisions[k]![d] = (gateDecisions[k]![d] ?? 0) + 1;
     }
     const ok = (r: QuestionResult) => r.gatewayMentionsOk && !r.gatewayRefused;
     gateway = {
@@ -143,6 +193,9 @@ export async function evaluateDialogue(
       falseRefusals: rate(inScope.filter((r) => r.gatewayRefused).length, inScope.length),
       borderlineFalseRefusals: rate(borderline.filter((r) => r.gatewayRefused).length, borderline.length),
       gateDecisions,
+      routed: rate(answerable.filter((r) => r.route).length, answerable.length),
+      knowledgeAnswers: rate(answerable.filter((r) => r.answeredBy === 'knowledge-base').length, answerable.length),
+      caseAnswersPassingGuard: rate(perQuestion.filter((r) => r.gatewayGuardOk === true).length, perQuestion.filter((r) => r.gatewayGuardOk !== null).length),
     };
   }
   return {

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, loadEvalQuestions, type EvalQuestion } from '../knowledge/schema.js';
 import { PROJECT_ROOT } from '../../project-root.js';
 import { ScopeGate } from '../scope/gate.js';
+import { DEFAULT_QUESTION_ROUTER, QuestionRouter } from '../intent/router.js';
 import { DEFAULT_SCOPE_GATE } from '../../config/schema.js';
 import { LlmService, type LlmConfig } from '../service.js';
 import { DEFAULT_HELD_OUT_SEED, heldOutCases, TRAINING_CASES } from './cases.js';
@@ -36,6 +37,10 @@ export interface LlmEvalOptions {
   questionsFiles?: string[];
   /** The scope gate's weights; null evaluates the model alone (default: the bundled gate). */
   scopeGate?: string | null;
+  /** The question router's weights; null gives the model the questions as asked (default: the bundled router). */
+  questionRouter?: string | null;
+  /** Recognised general questions answered from the knowledge base, as the gateway does by default (default true). */
+  knowledgeAnswers?: boolean;
   /** Also the fixtures' real photographs through OphGate's fundus models (default true; about a minute more). */
   fixtures?: boolean;
   /** How the model writes narratives (llm.narrativeFormat): the bundled model's default is json-schema. */
@@ -57,6 +62,7 @@ export interface LlmEvalReport {
   /** One per question set, in order (the first is src/llm/knowledge/eval-questions.json by default). */
   dialogues: DialogueEvaluation[];
   scopeGate: { path: string; sha256: string } | null;
+  questionRouter: { path: string; sha256: string } | null;
   targets: Target[];
   /** The headline figures, flat, for the model card (models/llm/model_card.py --eval) and docs/benchmarks.md. */
   summary: Record<string, number | null>;
@@ -141,7 +147,8 @@ function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string
       if (x.gateway) {
         rows.push([`${set}GatewayAnswerAccuracy`, s(x.gateway.inScopeAccuracy.share)], [`${set}GatewayRefusalRate`, s(x.gateway.refusalRate.share)],
           [`${set}GatewayUrgentAdvice`, s(x.gateway.urgentAdvice.share)], [`${set}GatewayFalseRefusals`, s(x.gateway.falseRefusals.share)],
-          [`${set}GatewayBorderlineFalseRefusals`, s(x.gateway.borderlineFalseRefusals.share)]);
+          [`${set}GatewayBorderlineFalseRefusals`, s(x.gateway.borderlineFalseRefusals.share)], [`${set}GatewayRouted`, s(x.gateway.routed.share)], [`${set}GatewayKnowledgeAnswers`, s(x.gateway.knowledgeAnswers.share)],
+          [`${set}GatewayCaseAnswersPassingGuard`, s(x.gateway.caseAnswersPassingGuard.share)]);
       }
       return rows;
     })),
@@ -163,6 +170,8 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
   const questionSets = files.map((f) => ({ file: f, questions: limitQuestions(loadEvalQuestions(f).questions, options.limit) }));
   const gatePath = options.scopeGate === undefined ? path.resolve(PROJECT_ROOT, DEFAULT_SCOPE_GATE) : options.scopeGate === null ? null : path.resolve(options.scopeGate);
   const gate = gatePath ? ScopeGate.load(gatePath) : undefined;
+  const routerPath = options.questionRouter === undefined ? DEFAULT_QUESTION_ROUTER : options.questionRouter === null ? null : path.resolve(options.questionRouter);
+  const router = routerPath ? QuestionRouter.load(routerPath) : undefined;
   const heldOutSeed = options.heldOutSeed ?? DEFAULT_HELD_OUT_SEED;
   const held = options.cases > 0 ? heldOutCases(options.cases, heldOutSeed) : { seed: heldOutSeed, cases: [], droppedAsInTraining: 0 };
 
@@ -170,7 +179,7 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
   const answerMaxTokens = options.answerMaxTokens ?? 256;
   const config: LlmConfig = {
     enabled: true, modelPath, gpu: options.gpu ?? 'off', threads: options.threads, contextSize: options.contextSize ?? 2048,
-    temperature: 0, maxTokens: narrativeMaxTokens, timeoutSeconds: options.timeoutSeconds ?? 120, maxQueue: 4, narrativeFormat: options.narrativeFormat ?? 'json-schema', scopeGate: null,
+    temperature: 0, maxTokens: narrativeMaxTokens, timeoutSeconds: options.timeoutSeconds ?? 120, maxQueue: 4, narrativeFormat: options.narrativeFormat ?? 'json-schema', scopeGate: null, questionRouter: null, knowledgeAnswers: 'knowledge-base',
   };
   // Before the model loads: the fixtures' gateway runs the fundus models on both cores.
   const fixtureSet = options.fixtures === false ? null : await fixtureCases();
@@ -183,7 +192,7 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
     const dialogues: DialogueEvaluation[] = [];
     for (const set of questionSets) {
       dialogues.push(await evaluateDialogue(llm, set.questions, {
-        maxTokens: answerMaxTokens, file: path.relative(PROJECT_ROOT, set.file), ...(gate ? { gate } : {}),
+        maxTokens: answerMaxTokens, file: path.relative(PROJECT_ROOT, set.file), ...(gate ? { gate } : {}), ...(router ? { router } : {}), knowledgeAnswers: options.knowledgeAnswers !== false,
         onQuestion: (i, t) => options.onProgress?.('dialogue', i, t),
       }));
     }
@@ -198,6 +207,7 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
         : { evaluated: false as const, why: 'skipped (--no-fixtures)' },
       narratives, dialogues,
       scopeGate: gatePath ? { path: path.relative(PROJECT_ROOT, gatePath), sha256: createHash('sha256').update(readFileSync(gatePath)).digest('hex') } : null,
+      questionRouter: routerPath ? { path: path.relative(PROJECT_ROOT, routerPath), sha256: createHash('sha256').update(readFileSync(routerPath)).digest('hex') } : null,
       seconds: 0,
     } satisfies Omit<LlmEvalReport, 'summary' | 'targets'>;
     base.seconds = (performance.now() - started) / 1000;
@@ -243,6 +253,7 @@ export function formatReport(r: LlmEvalReport): string {
         const g = x.gateway;
         rows.push([`${name}: gateway: accuracy / refusals / urgent`, `${pct(g.inScopeAccuracy.share)} (${g.inScopeAccuracy.count}/${g.inScopeAccuracy.of}) / ${pct(g.refusalRate.share)} (${g.refusalRate.count}/${g.refusalRate.of}) / ${pct(g.urgentAdvice.share)} (${g.urgentAdvice.count}/${g.urgentAdvice.of})`]);
         rows.push([`${name}: gateway: false refusals (in scope / borderline)`, `${pct(g.falseRefusals.share)} (${g.falseRefusals.count}/${g.falseRefusals.of}) / ${pct(g.borderlineFalseRefusals.share)} (${g.borderlineFalseRefusals.count}/${g.borderlineFalseRefusals.of})`]);
+        rows.push([`${name}: gateway: routed / from the knowledge base / case answers passing the guard`, `${pct(g.routed.share)} (${g.routed.count}/${g.routed.of}) / ${pct(g.knowledgeAnswers.share)} (${g.knowledgeAnswers.count}/${g.knowledgeAnswers.of}) / ${pct(g.caseAnswersPassingGuard.share)} (${g.caseAnswersPassingGuard.count}/${g.caseAnswersPassingGuard.of})`]);
       }
       return rows;
     }),

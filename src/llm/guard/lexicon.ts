@@ -6,6 +6,8 @@
 import type { Urgency } from '../../report/eye-summary.js';
 
 export type EyeRef = 'R' | 'L' | 'unknown';
+/** An eye as the structured summary names it ("screening of the left eye and the eye whose side is not stated is incomplete"). */
+const INCOMPLETE_EYE = String.raw`(?:right\s+eye|left\s+eye|eye\s+whose\s+side\s+is\s+not\s+stated)`;
 
 /** Mapping keys (mappings/fundus-findings.json#<key>) plus three groupings the summary has no code for. */
 export type Entity =
@@ -96,6 +98,8 @@ export const LEXICON: Entry[] = [
   e(String.raw`\b(mild|moderate|severe)\s+(?:non[-\s]?proliferative\s+${DRW}|NPDR|${DRW})\s+or\s+worse\b`, I,
     (m) => ({ t: 'grade', grades: [0, 1, 2, 3, 4].filter((g) => g >= SEVERITY[m[1]!.toLowerCase()]!) })),
   e(String.raw`\b(?:DR\s+|retinopathy\s+)?grade\s*:?\s*([0-4])(?:\s+${DRW})?\b`, I, (m) => ({ t: 'grade', grades: [Number(m[1])] })),
+  // "The right eye was graded 4: ..." (the case dialogue's grade answer): a number after "graded" is a DR grade.
+  e(String.raw`\bgraded\s+(?:as\s+)?(?:DR\s+)?(?:grade\s+)?([0-4])\b`, I, (m) => ({ t: 'grade', grades: [Number(m[1])] })),
   // No grade at all (an eye without a classifier result).
   fixed(String.raw`\bno\s+DR\s+grade\s+(?:is\s+)?available\b|\bDR\s+grade\s+not\s+available\b`, I, { t: 'grade', grades: [] }),
   fixed(String.raw`\bDR\s+grade\b`, I, { t: 'neutral' }),
@@ -170,8 +174,8 @@ export const LEXICON: Entry[] = [
   fixed(String.raw`\bun-?grad(?:e)?able\b|\bnot\s+grad(?:e)?able\b|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+graded\b|\bnot\s+of\s+(?:sufficient|adequate)\s+quality\b|\binsufficient\s+(?:image\s+)?quality\b|\bnone\s+of\s+the\s+(?:\w+\s+)?(?:photographs|images)\s+(?:was|were)\s+of\s+(?:sufficient|adequate)\s+quality\b`, I, { t: 'status', status: 'ungradable' }),
   // "screening of the left eye is incomplete" (the structured narrative's summary): that eye was not assessed. The
   // eye is part of the phrase, so it claims nothing about what precedes it in the sentence.
-  e(String.raw`\bscreening\s+of\s+the\s+(right|left)\s+eye\s+is\s+incomplete\b`, I,
-    (m) => ({ t: 'status', status: 'not-assessed', eyes: [m[1]!.toLowerCase() === 'right' ? 'R' : 'L'] as EyeRef[] })),
+  e(String.raw`\bscreening\s+of\s+((?:the\s+)?${INCOMPLETE_EYE}(?:(?:,\s+|,?\s+and\s+)(?:the\s+)?${INCOMPLETE_EYE})*)\s+is\s+incomplete\b`, I,
+    (m) => ({ t: 'status', status: 'not-assessed', eyes: [...m[1]!.matchAll(new RegExp(INCOMPLETE_EYE, 'gi'))].map((x) => (/^right/i.test(x[0]) ? 'R' : /^left/i.test(x[0]) ? 'L' : 'unknown')) as EyeRef[] })),
   fixed(String.raw`\bnot\s+(?:been\s+)?assessed\b(?!\s+for)|\b(?:could|can)(?:not|'t|\s+not)\s+be\s+assessed\b(?!\s+for)`, I, { t: 'status', status: 'not-assessed' }),
   e(String.raw`\bno\s+(?:photograph|image|picture)s?\s+(?:of\s+(?:it|this\s+eye|the\s+(right|left)\s+eye)\s+)?(?:was\s+|were\s+)?(?:received|taken|available)\b|\bnot\s+(?:photographed|imaged)\b`, I,
     (m) => ({ t: 'status', status: 'not-imaged', ...(m[1] ? { eyes: [m[1].toLowerCase() === 'right' ? 'R' : 'L'] as EyeRef[] } : {}) })),
