@@ -12,6 +12,7 @@ import { KNOWLEDGE_FIELDS, loadKnowledgeBase } from '../../src/llm/knowledge/sch
 import { summariseStudy, type EyeSummary, type StudySummary } from '../../src/report/eye-summary.js';
 import { writeNarrative } from '../../src/report/narrative.js';
 import { classifierFinding, segmenterFinding } from '../sr/samples.js';
+import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
 import { sampleSummaries } from './guard-studies.js';
 
 const CASES = sampleSummaries(300, 20_260_601);
@@ -436,6 +437,15 @@ describe('grounding guard: dialogue mode', () => {
     expect(checkGrounding('Proliferative diabetic retinopathy needs laser treatment. Your right eye has moderate NPDR.', s, dialogue).ok).toBe(true);
     expect(checkGrounding('Your photographs show no diabetic retinopathy.', s, dialogue).violations.map((v) => v.kind)).toEqual(['ungradable-called-normal']);
     expect(checkGrounding('Your right eye has mild NPDR.', s, dialogue).violations.map((v) => v.kind)).toEqual(['wrong-grade']);
+  });
+
+  it('checks the number of gradable photographs an answer gives an eye, in figures or words', () => {
+    const c = caseContextForFindings([{ eye: 'R', gradable: true, drGrade: 1, dmeRisk: 0 }, { eye: 'L', gradable: false }], 'guard-photos').summary;
+    expect(c.eyes.R.gradableImages).toBe(1);
+    expect(checkGrounding('The right eye had 1 gradable photograph. The left eye could not be graded.', c, dialogue).ok).toBe(true);
+    expect(checkGrounding('The right eye had one gradable photograph.', c, dialogue).ok).toBe(true);
+    expect(checkGrounding('The right eye had 2 gradable photographs.', c, dialogue).violations.map((v) => v.kind)).toEqual(['wrong-number']);
+    expect(checkGrounding('The right eye had three gradable images.', c, dialogue).violations.map((v) => v.kind)).toEqual(['wrong-number']);
   });
 
   it('reads at most 1% of the knowledge base prose, explained to a patient, as a false statement about a case', () => {

@@ -200,7 +200,8 @@ function checkEye(c: Claim, e: EyeSummary, f: Facts): Outcome {
       if (st === 'gradable') {
         if (c.negated) return e.status !== 'gradable' ? null : fail('invented-finding', `${name(e)} is gradable`);
         if (ungradable) return fail('ungradable-called-normal', `${name(e)} is ungradable, not gradable`);
-        return e.status === 'gradable' ? null : fail('invented-finding', `${name(e)} was not photographed`);
+        if (e.status !== 'gradable') return fail('invented-finding', `${name(e)} was not photographed`);
+        return c.count === undefined || c.count === e.gradableImages ? null : fail('wrong-number', `${name(e)}: ${c.count} gradable photographs, findings ${e.gradableImages}`);
       }
       const ok = st === 'not-assessed' ? e.status !== 'gradable' : st === 'not-imaged' ? e.status === 'not-imaged' : e.status === 'ungradable';
       return ok ? null : fail('invented-finding', `${name(e)} is ${e.status}, not ${st}`);

@@ -170,6 +170,14 @@ function paragraphClaims(p: string, scopeBase: number): Claim[] {
     if (n !== undefined) t.count = n;
   }
 
+  // Photograph counts: "the right eye had 2 gradable photographs" (the dialogue's quality answer).
+  for (const t of live) {
+    if (t.kind.t !== 'gradable' || t.negated || !/^\s+(?:photograph|image|picture)s?\b/i.test(p.slice(t.end))) continue;
+    const before = /(?:^|[\s(,:])(\d+|[a-z]+)\s+$/i.exec(p.slice(Math.max(0, t.start - 20), t.start));
+    const n = before ? numberAt(before[1]!) : undefined;
+    if (n !== undefined) t.count = n;
+  }
+
   // A ratio stated a few words after its name ("the vertical CDR of the right eye is 0.5").
   for (const [k, t] of live.entries()) {
     if (t.kind.t !== 'cdr' || t.kind.value !== undefined) continue;
