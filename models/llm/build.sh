@@ -2,15 +2,18 @@
 # Rebuilds OphGate's chat model from the seed: cases -> corpus -> tokenizer -> training -> export -> GGUF, the
 # scope gate in front of it (its question bank + the corpus's questions -> models/llm/scope-gate.json, seconds) and
 # the question router (intent banks -> models/llm/question-router.json, seconds).
-# Run from anywhere; takes at most about 90 minutes on 2 CPU cores with the defaults (see README.md).
+# Run from anywhere; with the defaults it trains for 90 minutes on 2 CPU cores (50 + 15 + 25), plus about 3 minutes of
+# validation a stage (see README.md).
 # Safe to re-run after an interruption: training resumes from runs/<name>/last.pt.
-#   models/llm/build.sh                       # the bundled model: small, 80 training minutes, CPU
+#   models/llm/build.sh                       # small, CPU, three stages: 50 + 15 + 25 training minutes
 #   SIZE=base DEVICE=cuda MINUTES=30 THREADS=8 RUN=base-cuda models/llm/build.sh
 #   STEPS=1234 models/llm/build.sh            # reproduce a run's schedule exactly (plannedSteps of its metrics.json)
 #   STEPS=1314 STOP=1100 MINUTES=200 models/llm/build.sh   # ... and one that its time budget stopped at step 1100
-# Optional later stages from the previous stage's weights (same tokenizer): POLISH_MINUTES (the same corpus at a lower
-# LR) and ADAPT_MINUTES (a corpus of other cases, ADAPT_PHOTO_LIKE of whose eyes look like the pipeline's output on
-# real photographs: lesions and labels whatever the grade; see EyeTruth.photoLike in scripts/llm-sample-cases.ts).
+# Later stages from the previous stage's weights (same tokenizer; 0 minutes skips one): POLISH_MINUTES (the same
+# corpus at a lower LR) and ADAPT_MINUTES (a corpus of other cases, ADAPT_PHOTO_LIKE of whose eyes look like the
+# pipeline's output on real photographs: lesions and labels whatever the grade; see EyeTruth.photoLike in
+# scripts/llm-sample-cases.ts; its report targets are in the gateway grammar's order, so keep it last).
+# The bundled model's own schedule is in its card (MODEL_CARD.md, Reproduction).
 set -eu
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
@@ -20,11 +23,11 @@ VOCAB=${VOCAB:-2000}
 SIZE=${SIZE:-small}
 DEVICE=${DEVICE:-cpu}
 THREADS=${THREADS:-2}
-MINUTES=${MINUTES:-80}
+MINUTES=${MINUTES:-50}
 RUN=${RUN:-default}
-POLISH_MINUTES=${POLISH_MINUTES:-0}
+POLISH_MINUTES=${POLISH_MINUTES:-15}
 POLISH_LR=${POLISH_LR:-0.0005}
-ADAPT_MINUTES=${ADAPT_MINUTES:-0}
+ADAPT_MINUTES=${ADAPT_MINUTES:-25}
 ADAPT_LR=${ADAPT_LR:-0.0005}
 ADAPT_PHOTO_LIKE=${ADAPT_PHOTO_LIKE:-0.4}
 OUT=${OUT:-models/llm/ophgate-chat.gguf}

@@ -288,6 +288,22 @@ class TrainingTest(unittest.TestCase):
         self.assertIn("Not yet evaluated", text)
 
 
+class ModelCardStagesTest(unittest.TestCase):
+    """The card reads a build's stages from the metrics chain and gives build.sh variables that repeat each one."""
+
+    def test_three_stages_and_their_variables(self):
+        def m(seed, steps, planned, parent=None):
+            out = {"seed": seed, "steps": steps, "plannedSteps": planned}
+            return {**out, "initFrom": {"metrics": parent}} if parent else out
+        chain = m(8, 368, 368, m(7, 470, 470, m(6, 1273, 1314)))
+        self.assertEqual([p for p, _ in model_card.stages(chain)], ["", "POLISH_", "ADAPT_"])
+        self.assertEqual(model_card.reproduce(chain), "STEPS=1314 MINUTES=600 STOP=1273 POLISH_STEPS=470 POLISH_MINUTES=600 "
+                                                      "ADAPT_STEPS=368 ADAPT_MINUTES=600")
+        # Adaptation straight after stage 1 (POLISH_MINUTES=0): told apart by its seed.
+        self.assertEqual([p for p, _ in model_card.stages(m(8, 10, 12, m(6, 5, 5)))], ["", "ADAPT_"])
+        self.assertEqual(model_card.reproduce(m(6, 5, 9)), "STEPS=9 MINUTES=600 STOP=5")
+
+
 @unittest.skipUnless(HAVE_NODE_LLAMA, "node-llama-cpp or npx missing: the llama.cpp comparison is skipped")
 class LlamaCppTest(unittest.TestCase):
     """The exported model written by the project's GGUF writer, run by llama.cpp, equals the PyTorch model."""
