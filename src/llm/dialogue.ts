@@ -27,16 +27,18 @@ export const CANNOT_ANSWER =
 export interface CaseContext {
   studyUid: string;
   summary: StudySummary;
+  /** The report's Findings section, one line per eye (absent in reports stored before it was kept here). */
+  findings?: string;
   impression: string;
   recommendation: string;
 }
 
 export function caseContextOf(store: SqliteStore, studyUid: string): CaseContext | undefined {
-  const result = store.latestStageResult(studyUid, 'report')?.result as { summary?: StudySummary; narrative?: { sections?: { impression?: string; recommendation?: string } } } | undefined;
+  const result = store.latestStageResult(studyUid, 'report')?.result as { summary?: StudySummary; narrative?: { sections?: { findings?: string; impression?: string; recommendation?: string } } } | undefined;
   const summary = result?.summary;
   const sections = result?.narrative?.sections;
   if (!summary?.eyes || typeof sections?.impression !== 'string' || typeof sections.recommendation !== 'string') return undefined;
-  return { studyUid, summary, impression: sections.impression, recommendation: sections.recommendation };
+  return { studyUid, summary, ...(typeof sections.findings === 'string' ? { findings: sections.findings } : {}), impression: sections.impression, recommendation: sections.recommendation };
 }
 
 export interface GuardVerdict {
@@ -61,7 +63,10 @@ export interface AnswerOptions {
 
 export interface DialogueAnswer {
   text: string;
-  /** True when both attempts failed the guard and the answer is CANNOT_ANSWER. */
+  /**
+   * True when both attempts failed the guard: the answer is then the report's own section for a recognised case
+   * question (model "report"), else CANNOT_ANSWER.
+   */
   replaced: boolean;
   attempts: Array<{ guard: GuardVerdict; completionTokens: number; timeToFirstTokenMs: number | null; tokensPerSecond: number }>;
   model: string;
@@ -126,5 +131,33 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
     if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...extra };
     options.onRetract?.(verdict);
   }
+  // Both attempts failed: for a recognised question about the case, the report's own section (deterministic, and
+  // itself checked) rather than nothing, as the narrative falls back to the deterministic text.
+  const fromReport = reportAnswer(route, ctx);
+  if (fromReport && guard(fromReport, ctx.summary).ok) return { text: fromReport, replaced: true, attempts, model: 'report', ...extra };
   return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...extra };
+}
+
+/**
+ * The report section that answers a case intent: the Findings line of the eye asked about, the Findings for what was
+ * seen, the Impression for the overall result, the Recommendation for what happens next.
+ */
+export const REPORT_PREFIX = 'From OphGate\'s findings for this study (the deterministic report text): ';
+function reportAnswer(route: Route | undefined, ctx: CaseContext): string | undefined {
+  const findings = ctx.findings ?? ctx.impression;
+  switch (route?.intent) {
+    case 'eye': {
+      const side = /\b(right|left)\b/.exec(route.question)?.[1];
+      const line = side ? ctx.findings?.split('\n').find((l) => l.toLowerCase().startsWith(`${side} eye`)) : undefined;
+      return `${REPORT_PREFIX}${line ?? findings}`;
+    }
+    case 'grade': case 'lesion': case 'label': case 'macula': case 'cdr': case 'quality':
+      return `${REPORT_PREFIX}${findings}`;
+    case 'overall': case 'which-eye':
+      return `${REPORT_PREFIX}${ctx.impression}`;
+    case 'urgency': case 'next':
+      return `${REPORT_PREFIX}${ctx.recommendation}`;
+    default:
+      return undefined;
+  }
 }

@@ -198,10 +198,11 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
         if (q.gate !== 'answer') expect(q.answeredBy).toBe('scope-gate');
         if (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router') expect(q.gatewayRefused).toBe(true);
         else if (q.answeredBy === 'knowledge-base') expect([q.gatewayRefused, q.route?.entry, typeof q.routedAnswer]).toEqual([false, expect.any(String), 'string']);
+        else if (q.answeredBy === 'report') expect([q.gatewayReplaced, q.gatewayGuardOk]).toEqual([true, false]);
         else if (q.gatewayReplaced) expect(q.gatewayRefused).toBe(true); // CANNOT_ANSWER after two failed guards
         else if (q.route) expect(typeof q.routedAnswer).toBe('string');
         else if (q.context === 'general') expect(q.gatewayRefused).toBe(q.refused);
-        if (q.gatewayReplaced) expect([q.context, q.answeredBy, q.gatewayGuardOk]).toEqual(['case', 'model', false]);
+        if (q.gatewayReplaced) expect([q.context, q.answeredBy === 'model' || q.answeredBy === 'report', q.gatewayGuardOk]).toEqual(['case', true, false]);
       }
       expect(g.refusalRate.count).toBe(x.perQuestion.filter((q) => q.kind === 'refusal' && q.gatewayRefused).length);
       expect(g.refusalRate.count).toBeGreaterThanOrEqual(x.perQuestion.filter((q) => q.kind === 'refusal' && (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router')).length);

@@ -105,7 +105,7 @@ export function caseContextForFindings(findings: readonly EyeFindings[], id: str
     last = summaryMismatches(summary, findings);
     if (last.length === 0) {
       const n = writeNarrative(summary);
-      return { studyUid: `2.25.${base}`, summary, impression: n.sections.impression, recommendation: n.sections.recommendation };
+      return { studyUid: `2.25.${base}`, summary, findings: n.sections.findings, impression: n.sections.impression, recommendation: n.sections.recommendation };
     }
   }
   throw new Error(`${id}: no sampled study matches the question's findings (${last.join('; ')})`);

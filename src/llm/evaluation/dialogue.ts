@@ -39,10 +39,10 @@ export interface QuestionResult {
   route?: Route;
   routedAnswer?: string;
   /** Who gave the gateway's answer: the scope gate's reply, the router's refusal, a knowledge-base passage, or the model. */
-  answeredBy: 'scope-gate' | 'question-router' | 'knowledge-base' | 'model';
+  answeredBy: 'scope-gate' | 'question-router' | 'knowledge-base' | 'report' | 'model';
   /** Case questions the model answered: whether an attempt passed the guard (null otherwise). */
   gatewayGuardOk: boolean | null;
-  /** Case questions: both attempts failed the guard and the gateway showed CANNOT_ANSWER. */
+  /** Case questions: both attempts failed the guard; the gateway showed the report's section (answeredBy "report") or CANNOT_ANSWER. */
   gatewayReplaced: boolean;
   stopReason: string;
   completionTokens: number;
@@ -64,10 +64,12 @@ export interface GatewayRates {
   gateDecisions: Record<string, Record<string, number>>;
   /** Answerable questions (in scope and borderline) the question router rewrote. */
   routed: Rate;
-  /** Case questions the model answered: an attempt passed the answer guard (else the gateway showed CANNOT_ANSWER). */
+  /** Case questions the model answered: an attempt passed the answer guard (else the report's section or CANNOT_ANSWER). */
   caseAnswersPassingGuard: Rate;
   /** Answerable questions answered with a knowledge-base passage. */
   knowledgeAnswers: Rate;
+  /** Answerable questions answered with the report's section after the model's answers failed the guard. */
+  reportAnswers: Rate;
 }
 
 export interface DialogueEvaluation {
@@ -131,8 +133,8 @@ export async function evaluateDialogue(
       });
       gatewayAnswer = ga.text;
       route = ga.route;
-      answeredBy = ga.model === 'scope-gate' || ga.model === 'question-router' || ga.model === 'knowledge-base' ? ga.model : 'model';
-      if (answeredBy === 'model') gatewayGuardOk = ga.attempts.some((a) => a.guard.ok);
+      answeredBy = ga.model === 'scope-gate' || ga.model === 'question-router' || ga.model === 'knowledge-base' || ga.model === 'report' ? ga.model : 'model';
+      if (answeredBy === 'model' || answeredBy === 'report') gatewayGuardOk = ga.attempts.some((a) => a.guard.ok);
       gatewayReplaced = ga.replaced;
     } else {
       // A general question has no case to hold an answer to, so no guard: gate, router, knowledge base, model.
@@ -195,6 +197,7 @@ export async function evaluateDialogue(
       gateDecisions,
       routed: rate(answerable.filter((r) => r.route).length, answerable.length),
       knowledgeAnswers: rate(answerable.filter((r) => r.answeredBy === 'knowledge-base').length, answerable.length),
+      reportAnswers: rate(answerable.filter((r) => r.answeredBy === 'report').length, answerable.length),
       caseAnswersPassingGuard: rate(perQuestion.filter((r) => r.gatewayGuardOk === true).length, perQuestion.filter((r) => r.gatewayGuardOk !== null).length),
     };
   }

@@ -147,7 +147,7 @@ function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string
       if (x.gateway) {
         rows.push([`${set}GatewayAnswerAccuracy`, s(x.gateway.inScopeAccuracy.share)], [`${set}GatewayRefusalRate`, s(x.gateway.refusalRate.share)],
           [`${set}GatewayUrgentAdvice`, s(x.gateway.urgentAdvice.share)], [`${set}GatewayFalseRefusals`, s(x.gateway.falseRefusals.share)],
-          [`${set}GatewayBorderlineFalseRefusals`, s(x.gateway.borderlineFalseRefusals.share)], [`${set}GatewayRouted`, s(x.gateway.routed.share)], [`${set}GatewayKnowledgeAnswers`, s(x.gateway.knowledgeAnswers.share)],
+          [`${set}GatewayBorderlineFalseRefusals`, s(x.gateway.borderlineFalseRefusals.share)], [`${set}GatewayRouted`, s(x.gateway.routed.share)], [`${set}GatewayKnowledgeAnswers`, s(x.gateway.knowledgeAnswers.share)], [`${set}GatewayReportAnswers`, s(x.gateway.reportAnswers.share)],
           [`${set}GatewayCaseAnswersPassingGuard`, s(x.gateway.caseAnswersPassingGuard.share)]);
       }
       return rows;
