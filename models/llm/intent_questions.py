@@ -29,6 +29,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The scope gate's bank already has the base parser and the typo maker (same draws, so output is unchanged).
+from scope_questions import parse, typo  # noqa: E402
+
 CASE_INTENTS = ("overall", "which-eye", "grade", "urgency", "next", "lesion", "cdr", "eye", "label", "quality", "macula")
 KNOWLEDGE_INTENTS = ("what", "fundusAppearance", "symptoms", "causesAndRisks", "confirmingExams",
                      "treatmentAndPrevention", "prognosisAndLifestyle", "urgencyAndReferral")
@@ -818,10 +822,6 @@ US_SPELLING = [("haemorrhage", "hemorrhage"), ("oedema", "edema"), ("colour", "c
 KEEP_CASE = re.compile(r"^(I\b|I'|[A-Z]{2,}|[A-Z]\d|[RL]\b|OphGate)")
 
 
-def parse(block: str) -> list[str]:
-    return [line.strip() for line in block.strip().splitlines() if line.strip()]
-
-
 def base_id(intent: str, text: str) -> str:
     """Stable as long as the hand-written wording is unchanged (insertions elsewhere do not move it)."""
     return f"{intent}/{hashlib.sha1(text.encode('utf8')).hexdigest()[:10]}"
@@ -834,25 +834,6 @@ def bases() -> list[tuple[str, str, str]]:
 
 def fill(text: str, rng: random.Random) -> str:
     return SLOT_RE.sub(lambda m: rng.choice(SLOTS[m.group(1)]), text)
-
-
-def typo(text: str, rng: random.Random) -> str:
-    words = text.split(" ")
-    idx = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
-    if not idx:
-        return text
-    i = rng.choice(idx)
-    w = words[i]
-    j = rng.randrange(1, len(w) - 2)
-    kind = rng.random()
-    if kind < 0.5:
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
-    elif kind < 0.8:
-        w = w[:j] + w[j + 1:]
-    else:
-        w = w[:j] + w[j] + w[j:]
-    words[i] = w
-    return " ".join(words)
 
 
 def noisy(text: str, rng: random.Random) -> str:

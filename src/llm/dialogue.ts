@@ -92,31 +92,44 @@ export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[
   ];
 }
 
-export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: CaseContext, history: readonly MessageRow[], question: string, options: AnswerOptions = {}): Promise<DialogueAnswer> {
+/** What the gateway decides before any generation: a reply of its own, or the question (maybe routed) for the model. */
+export type Screened =
+  | { by: 'scope-gate' | 'question-router'; text: string; gate?: ScopeVerdict }
+  | { by: 'knowledge-base'; text: string; gate?: ScopeVerdict; route: Route; knowledge: Omit<KnowledgeAnswer, 'text'> }
+  | { by: 'model'; gate?: ScopeVerdict; route?: Route };
+
+/**
+ * The scope gate, the router's second opinion, the router's rewrite and the knowledge base's answer, in that order.
+ * `summary` is the case's (a question without a case, as in the evaluation's general questions: undefined).
+ */
+export function screenQuestion(question: string, summary: StudySummary | undefined, options: Pick<AnswerOptions, 'gate' | 'router' | 'knowledgeAnswers'>): Screened {
   const gate = options.gate?.classify(question);
-  if (gate && gate.decision !== 'answer') {
-    const text = GATED_REPLY[gate.decision];
-    options.onTextChunk?.(text);
-    return { text, replaced: false, attempts: [], model: 'scope-gate', gate };
-  }
+  if (gate && gate.decision !== 'answer') return { by: 'scope-gate', text: GATED_REPLY[gate.decision], gate };
+  const g = gate ? { gate } : {};
   // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model.
-  if (options.router?.declines(question)) {
-    const text = GATED_REPLY.refuse;
-    options.onTextChunk?.(text);
-    return { text, replaced: false, attempts: [], model: 'question-router', ...(gate ? { gate } : {}) };
+  if (options.router?.declines(question)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
+  const route = options.router?.route(question, summary);
+  const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
+  if (kb && route) {
+    const { text, ...knowledge } = kb;
+    return { by: 'knowledge-base', text, ...g, route, knowledge };
   }
-  const asked = (q: string) => options.router?.route(q, ctx.summary);
-  const route = asked(question);
+  return { by: 'model', ...g, ...(route ? { route } : {}) };
+}
+
+export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: CaseContext, history: readonly MessageRow[], question: string, options: AnswerOptions = {}): Promise<DialogueAnswer> {
+  const screened = screenQuestion(question, ctx.summary, options);
+  const gate = screened.gate;
+  if (screened.by !== 'model') {
+    options.onTextChunk?.(screened.text);
+    const { by, text, ...rest } = screened;
+    return { text, replaced: false, attempts: [], model: by, ...rest };
+  }
+  const route = screened.route;
   // Earlier questions are rewritten the same way, so the model sees a conversation in the form it was trained on.
-  const modelHistory = options.router ? history.map((m) => (m.role === 'user' ? { ...m, content: asked(m.content)?.question ?? m.content } : m)) : history;
+  const modelHistory = options.router ? history.map((m) => (m.role === 'user' ? { ...m, content: options.router!.route(m.content, ctx.summary)?.question ?? m.content } : m)) : history;
   const messages = dialogueMessages(ctx, modelHistory, route?.question ?? question);
   const extra = { ...(gate ? { gate } : {}), ...(route ? { route } : {}) };
-  const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
-  if (kb) {
-    options.onTextChunk?.(kb.text);
-    const { text, ...knowledge } = kb;
-    return { text, replaced: false, attempts: [], model: 'knowledge-base', ...extra, knowledge };
-  }
   const attempts: DialogueAnswer['attempts'] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
     const g = await llm.generate({

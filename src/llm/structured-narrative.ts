@@ -7,7 +7,7 @@
 // has to get right is the meaning of a grade, not a copy of a figure from far up the context.
 import type { EyeSummary, StudySummary } from '../report/eye-summary.js';
 import { percent } from '../report/narrative.js';
-import { DR_GRADE, DME_RISK, EYE_KEYS, impressionSummaryOf, refers, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
+import { DR_GRADE, DME_RISK, EYE_KEYS, imagedEyes, impressionSummaryOf, refers, type StructuredEye, type StructuredNarrative } from './guard/schema.js';
 
 const DR_MEANING: Record<number, string> = {
   0: 'No diabetic changes were graded on this photograph',
@@ -59,7 +59,7 @@ const URGENCY_NOTE = {
  * comment last, the order of the first two stages' corpus (kept so that they rebuild as they were trained).
  */
 export function structuredNarrativeOf(summary: StudySummary, options: { commentAfterGrades?: boolean } = {}): StructuredNarrative {
-  const eyes = [summary.eyes.R, summary.eyes.L, ...(summary.eyes.unknown ? [summary.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
+  const eyes = imagedEyes(summary);
   return {
     findings: Object.fromEntries(eyes.map((e) => [EYE_KEYS[e.eye], structuredEye(summary, e, options.commentAfterGrades ?? false)])),
     impression: { referable: summary.referableDisease, summary: impressionSummaryOf(summary) },

@@ -14,9 +14,8 @@ import { caseContextForFindings } from './cases.js';
 import { isRefusalAnswer } from './refusal.js';
 import { share, speedOf, type Speed } from './stats.js';
 import type { ScopeDecision, ScopeGate } from '../scope/gate.js';
-import { GATED_REPLY } from '../scope/replies.js';
 import type { QuestionRouter, Route } from '../intent/router.js';
-import { answerQuestion, knowledgeAnswerFor } from '../dialogue.js';
+import { answerQuestion, screenQuestion } from '../dialogue.js';
 
 export interface QuestionResult {
   id: string;
@@ -137,18 +136,16 @@ export async function evaluateDialogue(
       if (answeredBy === 'model' || answeredBy === 'report') gatewayGuardOk = ga.attempts.some((a) => a.guard.ok);
       gatewayReplaced = ga.replaced;
     } else {
-      // A general question has no case to hold an answer to, so no guard: gate, router, knowledge base, model.
-      const passed = gate === null || gate === 'answer';
-      const declined = passed && options.router ? options.router.declines(q.question) : false;
-      route = passed && !declined ? options.router?.route(q.question) : undefined;
-      const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
-      let routedAnswer: string | undefined = kb?.text;
-      if (!kb && route) {
+      // A general question has no case to hold an answer to, so no guard: the same steps before the model, then the
+      // model on the routed question (its answer to the typed one is `answer` above).
+      const screened = screenQuestion(q.question, undefined, { ...options, knowledgeAnswers: options.knowledgeAnswers !== false });
+      route = 'route' in screened ? screened.route : undefined;
+      answeredBy = screened.by;
+      if (screened.by !== 'model') gatewayAnswer = screened.text;
+      else if (route) {
         const r = await llm.generate({ purpose: 'evaluation', messages: questionMessages(q, route.question).messages, temperature: 0, ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}) });
-        routedAnswer = r.text.trim();
-      }
-      gatewayAnswer = gate !== null && gate !== 'answer' ? GATED_REPLY[gate] : declined ? GATED_REPLY.refuse : routedAnswer ?? answer;
-      answeredBy = gate !== null && gate !== 'answer' ? 'scope-gate' : declined ? 'question-router' : kb ? 'knowledge-base' : 'model';
+        gatewayAnswer = r.text.trim();
+      } else gatewayAnswer = answer;
     }
     perQuestion.push({
       gate, gatewayRefused: isRefusalAnswer(gatewayAnswer), gatewayMentionsOk: checkMentions(q.expect, gatewayAnswer).ok,

@@ -54,7 +54,8 @@ const text = (maxLength: number): GbnfJsonSchema<{}> => ({ type: 'string', maxLe
 /** The eye has a referral reason (action refer, not re-image). */
 export const refers = (s: StudySummary, e: EyeSummary) => s.reasons.some((r) => r.eye === e.eye && r.action === 'refer');
 
-const imagedEyes = (s: StudySummary) => [s.eyes.R, s.eyes.L, ...(s.eyes.unknown ? [s.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
+/** The eyes with a photograph, right, left, then the one of unknown side. */
+export const imagedEyes = (s: StudySummary): EyeSummary[] => [s.eyes.R, s.eyes.L, ...(s.eyes.unknown ? [s.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
 const theEye = (e: EyeSummary) => `the ${NAME[EYE_KEYS[e.eye]]}`;
 
 /**

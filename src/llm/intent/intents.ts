@@ -5,9 +5,9 @@
 //
 // Every canonical question is one of the corpus's templates (models/llm/corpus.py: q_* and FIELD_QUESTIONS); a test
 // checks that each still occurs there, so a change to the corpus cannot silently leave the router behind.
-import { readFileSync } from 'node:fs';
-import type { EyeSummary, StudySummary } from '../../report/eye-summary.js';
-import { KNOWLEDGE_BASE_FILE } from '../knowledge/schema.js';
+import type { StudySummary } from '../../report/eye-summary.js';
+import { loadKnowledgeBase } from '../knowledge/schema.js';
+import { imagedEyes as imaged } from '../guard/schema.js';
 
 export const CASE_INTENTS = ['overall', 'which-eye', 'grade', 'urgency', 'next', 'lesion', 'cdr', 'eye', 'label', 'quality', 'macula'] as const;
 export const KNOWLEDGE_INTENTS = [
@@ -71,7 +71,7 @@ let kbNames: { names: KbName[]; plain: Map<string, string> } | undefined;
 /** Every knowledge-base entry's name and synonyms as patterns, longest first; short all-capital ones match case-sensitively. */
 function knowledgeNames(): { names: KbName[]; plain: Map<string, string> } {
   if (kbNames) return kbNames;
-  const kb = JSON.parse(readFileSync(KNOWLEDGE_BASE_FILE, 'utf8')) as { entries: Array<{ key: string; name: string; synonyms: string[] }> };
+  const kb = loadKnowledgeBase();
   const names: KbName[] = [];
   const plain = new Map<string, string>();
   for (const e of kb.entries) {
@@ -102,7 +102,6 @@ export function namedSide(question: string): 'right' | 'left' | undefined {
 }
 
 const SIDE_OF = { right: 'R', left: 'L' } as const;
-const imaged = (s: StudySummary): EyeSummary[] => [s.eyes.R, s.eyes.L, ...(s.eyes.unknown ? [s.eyes.unknown] : [])].filter((e) => e.status !== 'not-imaged');
 
 /** The condition a question about "it" most likely means in this case: the worst DR grade, else a flagged label. */
 function salientEntry(s: StudySummary): string | undefined {
@@ -129,13 +128,12 @@ export interface CanonicalQuestion {
  * condition and the case suggests none, or a case intent comes without a case (a general question).
  */
 export function canonicalQuestion(intent: Intent, question: string, summary?: StudySummary): CanonicalQuestion | undefined {
-  const side = namedSide(question);
-  const knowledge = (KNOWLEDGE_INTENTS as readonly string[]).includes(intent);
-  if (!summary && !knowledge) return undefined;
-  if (!summary) {
-    const key = namedEntry(question);
+  if ((KNOWLEDGE_INTENTS as readonly string[]).includes(intent)) {
+    const key = namedEntry(question) ?? (summary ? salientEntry(summary) : undefined);
     return key ? { intent, question: FIELD_QUESTION[intent as KnowledgeIntent].replace('{x}', knowledgeNames().plain.get(key)!), entry: key } : undefined;
   }
+  if (!summary) return undefined;
+  const side = namedSide(question);
   switch (intent) {
     case 'grade': {
       const graded = imaged(summary).filter((e) => e.drGrade);
@@ -155,14 +153,8 @@ export function canonicalQuestion(intent: Intent, question: string, summary?: St
       return l ? { intent, question: `Does this show ${l.ask}?` } : { intent: 'overall', question: CASE_QUESTION.overall };
     }
     default:
-      break;
+      return { intent, question: CASE_QUESTION[intent as keyof typeof CASE_QUESTION] };
   }
-  if ((KNOWLEDGE_INTENTS as readonly string[]).includes(intent)) {
-    const key = namedEntry(question) ?? salientEntry(summary);
-    const x = key ? knowledgeNames().plain.get(key) : undefined;
-    return x && key ? { intent, question: FIELD_QUESTION[intent as KnowledgeIntent].replace('{x}', x), entry: key } : undefined;
-  }
-  return { intent, question: CASE_QUESTION[intent as keyof typeof CASE_QUESTION] };
 }
 
 /** Every template the canonical questions are built from, for the test that they are still the corpus's. */
