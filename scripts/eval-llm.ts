@@ -16,10 +16,11 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LLM_MODEL } from '../src/config/schema.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 import { formatReport, runLlmEvaluation } from '../src/llm/evaluation/run.js';
+import { EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3 } from '../src/llm/knowledge/schema.js';
 import { benchmarksSection, DOCS_HEADING } from '../src/llm/evaluation/docs.js';
 import { writeDocSection } from '../bench/docs-section.js';
 
-const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--no-router] [--no-knowledge-answers] [--write-docs [--docs FILE.md]] [--quiet]';
+const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--no-router] [--no-knowledge-answers] [--scope-gate FILE.json] [--router FILE.json] [--sets 1,2,3] [--write-docs [--docs FILE.md]] [--quiet]';
 
 function wholeNumber(name: string, value: string | undefined, dflt: number | undefined, min = 0): number | undefined {
   if (value === undefined) return dflt;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       options: {
         model: { type: 'string' }, threads: { type: 'string' }, cases: { type: 'string' }, limit: { type: 'string' },
         seed: { type: 'string' }, json: { type: 'string' }, 'summary-json': { type: 'string' }, context: { type: 'string' },
-        gpu: { type: 'string' }, 'narrative-format': { type: 'string' }, 'no-fixtures': { type: 'boolean' }, 'no-router': { type: 'boolean' }, 'no-knowledge-answers': { type: 'boolean' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, 'write-docs': { type: 'boolean' }, docs: { type: 'string' }, help: { type: 'boolean' },
+        gpu: { type: 'string' }, 'narrative-format': { type: 'string' }, 'no-fixtures': { type: 'boolean' }, 'no-router': { type: 'boolean' }, 'no-knowledge-answers': { type: 'boolean' }, 'scope-gate': { type: 'string' }, router: { type: 'string' }, sets: { type: 'string' }, 'max-tokens': { type: 'string' }, quiet: { type: 'boolean' }, 'write-docs': { type: 'boolean' }, docs: { type: 'string' }, help: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -59,6 +60,14 @@ async function main(): Promise<void> {
     console.error(`--narrative-format must be json-schema or prose, got "${narrativeFormat}"\n${USAGE}`);
     process.exit(2);
   }
+  // Which question sets (1, 2, 3: eval-questions.json, -2, -3); all by default. Development runs leave out the
+  // held-out third set so that its figures are not seen while the dialogue is being changed.
+  const setFiles = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3];
+  const sets = values.sets?.split(',').map((x) => Number(x.trim()));
+  if (sets && (!sets.length || sets.some((n) => !Number.isInteger(n) || n < 1 || n > setFiles.length))) {
+    console.error(`--sets must list set numbers from 1 to ${setFiles.length}, got "${values.sets}"\n${USAGE}`);
+    process.exit(2);
+  }
   const limit = wholeNumber('limit', values.limit, undefined);
   const seed = wholeNumber('seed', values.seed, undefined);
   const contextSize = wholeNumber('context', values.context, undefined, 256);
@@ -76,7 +85,9 @@ async function main(): Promise<void> {
     narrativeFormat,
     fixtures: !values['no-fixtures'],
     // The gateway's dialogue as configured by default: the scope gate, then the question router.
-    ...(values['no-router'] ? { questionRouter: null } : {}),
+    ...(values['no-router'] ? { questionRouter: null } : values.router ? { questionRouter: path.resolve(values.router) } : {}),
+    ...(values['scope-gate'] ? { scopeGate: path.resolve(values['scope-gate']) } : {}),
+    ...(sets ? { questionsFiles: sets.map((n) => setFiles[n - 1]!) } : {}),
     ...(values['no-knowledge-answers'] ? { knowledgeAnswers: false } : {}),
     ...(values.gpu ? { gpu: values.gpu as 'auto' | 'off' } : {}),
     onProgress: values.quiet ? undefined : (stage, done, total) => {

@@ -1,12 +1,15 @@
 // The case dialogue: a clinician (or a patient, through one) asks about one analysed study; the LLM answers from
 // the study's findings and report, which its system prompt carries. Every answer passes the grounding guard
 // (src/llm/guard/) before it is kept: one that contradicts the findings is generated once more, and if that fails
-// too it is replaced by a plain statement that the question cannot be answered from this case. Before any of that,
+// too it is replaced by the report's own section for a recognised case question (with a knowledge-base passage on
+// what was asked, when one is found), else a plain statement that the question cannot be answered. Before any of that,
 // the scope gate (src/llm/scope/) may keep the question from the model: doses, report changes, other patients and
 // anything outside eye care get a refusal, red-flag symptoms same-day care, a crisis the crisis line. After it, the
 // question router (src/llm/intent/) may give the model the canonical question of the recognised intent instead of
 // the typed one; the conversation keeps what was typed. A recognised general question about a knowledge-base entry
-// gets that entry's cited passage instead of a generation (llm.knowledgeAnswers).
+// gets that entry's cited passage instead of a generation (llm.knowledgeAnswers), and so does a question the router
+// cannot place when retrieval by content finds one among the entries it mentions or the case found; for a case the
+// report's line for the eye asked about comes first.
 import type { StudySummary } from '../report/eye-summary.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
 import type { MessageRow } from '../store/conversations.js';
@@ -17,7 +20,8 @@ import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
 import { GATED_REPLY } from './scope/replies.js';
 import type { QuestionRouter, Route } from './intent/router.js';
-import { knowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
+import { knowledgeAnswer, retrievedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
+import { namedSide } from './intent/intents.js';
 import type { KnowledgeIntent } from './intent/intents.js';
 
 export const CANNOT_ANSWER =
@@ -95,7 +99,7 @@ export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[
 /** What the gateway decides before any generation: a reply of its own, or the question (maybe routed) for the model. */
 export type Screened =
   | { by: 'scope-gate' | 'question-router'; text: string; gate?: ScopeVerdict }
-  | { by: 'knowledge-base'; text: string; gate?: ScopeVerdict; route: Route; knowledge: Omit<KnowledgeAnswer, 'text'> }
+  | { by: 'knowledge-base'; text: string; gate?: ScopeVerdict; route?: Route; knowledge: Omit<KnowledgeAnswer, 'text'> }
   | { by: 'model'; gate?: ScopeVerdict; route?: Route };
 
 /**
@@ -109,10 +113,11 @@ export function screenQuestion(question: string, summary: StudySummary | undefin
   // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model.
   if (options.router?.declines(question)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
   const route = options.router?.route(question, summary);
-  const kb = options.knowledgeAnswers === false ? undefined : knowledgeAnswerFor(route);
-  if (kb && route) {
+  // A question the router could not place is looked up by its content; the bundled model would answer it as typed.
+  const kb = options.knowledgeAnswers === false || !options.router ? undefined : route ? knowledgeAnswerFor(route) : retrievedKnowledgeAnswer(question, summary);
+  if (kb) {
     const { text, ...knowledge } = kb;
-    return { by: 'knowledge-base', text, ...g, route, knowledge };
+    return { by: 'knowledge-base', text, ...g, ...(route ? { route } : {}), knowledge };
   }
   return { by: 'model', ...g, ...(route ? { route } : {}) };
 }
@@ -121,9 +126,11 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
   const screened = screenQuestion(question, ctx.summary, options);
   const gate = screened.gate;
   if (screened.by !== 'model') {
-    options.onTextChunk?.(screened.text);
-    const { by, text, ...rest } = screened;
-    return { text, replaced: false, attempts: [], model: by, ...rest };
+    const { by, ...rest } = screened;
+    // General information about a case's question comes after what the report says of the eye asked about.
+    const text = by === 'knowledge-base' ? withCaseLine(ctx, question, screened.text) : screened.text;
+    options.onTextChunk?.(text);
+    return { ...rest, text, replaced: false, attempts: [], model: by };
   }
   const route = screened.route;
   // Earlier questions are rewritten the same way, so the model sees a conversation in the form it was trained on.
@@ -146,8 +153,14 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
   }
   // Both attempts failed: for a recognised question about the case, the report's own section (deterministic, and
   // itself checked) rather than nothing, as the narrative falls back to the deterministic text.
-  const fromReport = reportAnswer(route, ctx);
-  if (fromReport && guard(fromReport, ctx.summary).ok) return { text: fromReport, replaced: true, attempts, model: 'report', ...extra };
+  const fromReport = reportAnswer(route, ctx, question);
+  if (fromReport && guard(fromReport, ctx.summary).ok) {
+    // The report says what was found; what the question asks about it (treatment, outlook, tests) is general
+    // knowledge: the passage that answers it, when retrieval finds one, follows under its own label.
+    const kb = options.router && options.knowledgeAnswers !== false ? retrievedKnowledgeAnswer(question, ctx.summary) : undefined;
+    const knowledge = kb ? (({ text: _t, ...k }) => k)(kb) : undefined;
+    return { text: kb ? `${fromReport}\n\n${kb.text}` : fromReport, replaced: true, attempts, model: 'report', ...extra, ...(knowledge ? { knowledge } : {}) };
+  }
   return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...extra };
 }
 
@@ -156,16 +169,30 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
  * seen, the Impression for the overall result, the Recommendation for what happens next.
  */
 export const REPORT_PREFIX = 'From OphGate\'s findings for this study (the deterministic report text): ';
-function reportAnswer(route: Route | undefined, ctx: CaseContext): string | undefined {
+
+/**
+ * The Findings line of the eye a question is about: the eye it names, else the only eye photographed; undefined for
+ * a question about both eyes of a two-eye study, or a report without its Findings kept.
+ */
+function eyeFindingsLine(ctx: CaseContext, question: string): string | undefined {
+  const lines = ctx.findings?.split('\n').filter((l) => l.trim()) ?? [];
+  const side = namedSide(question);
+  if (side) return lines.find((l) => l.toLowerCase().startsWith(`${side} eye`));
+  const imaged = lines.filter((l) => !/: no photograph received/.test(l));
+  return imaged.length === 1 ? imaged[0] : undefined;
+}
+
+/** A knowledge-base passage for a case's question: the report's line for the eye asked about (or its Impression) first. */
+function withCaseLine(ctx: CaseContext, question: string, passage: string): string {
+  return `${REPORT_PREFIX}${eyeFindingsLine(ctx, question) ?? ctx.impression}\n\n${passage}`;
+}
+
+function reportAnswer(route: Route | undefined, ctx: CaseContext, question: string): string | undefined {
   const findings = ctx.findings ?? ctx.impression;
   switch (route?.intent) {
-    case 'eye': {
-      const side = /\b(right|left)\b/.exec(route.question)?.[1];
-      const line = side ? ctx.findings?.split('\n').find((l) => l.toLowerCase().startsWith(`${side} eye`)) : undefined;
-      return `${REPORT_PREFIX}${line ?? findings}`;
-    }
-    case 'grade': case 'lesion': case 'label': case 'macula': case 'cdr': case 'quality':
-      return `${REPORT_PREFIX}${findings}`;
+    case 'eye': case 'grade': case 'lesion': case 'label': case 'macula': case 'cdr': case 'quality':
+      // The eye the question names, else the only eye photographed.
+      return `${REPORT_PREFIX}${eyeFindingsLine(ctx, question) ?? findings}`;
     case 'overall': case 'which-eye':
       return `${REPORT_PREFIX}${ctx.impression}`;
     case 'urgency': case 'next':

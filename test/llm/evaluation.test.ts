@@ -182,11 +182,13 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     expect(d.speed.generations).toBe(6);
     expect(d.speed.tokensPerSecond.median).toBeGreaterThan(0);
 
-    // The second hand-written set is scored on its own, and both through the scope gate.
-    expect(r.dialogues).toHaveLength(2);
+    // The second and third hand-written sets are scored on their own, and all through the scope gate.
+    expect(r.dialogues).toHaveLength(3);
     expect(r).not.toHaveProperty('dialogue'); // one copy of each set's results
-    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json']);
+    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json', 'eval-questions-3.json']);
     expect(r.dialogues[1]!.questions).toBe(6);
+    expect(r.dialogues[2]!.questions).toBe(6);
+    expect(Object.keys(r.summary).filter((k) => /^set3Gateway/.test(k)).length).toBeGreaterThan(0);
     expect(r.scopeGate?.path).toBe('models/llm/scope-gate.json');
     for (const x of r.dialogues) {
       const g = x.gateway!;
@@ -197,10 +199,14 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
         // the others the model's answer to the question as typed.
         if (q.gate !== 'answer') expect(q.answeredBy).toBe('scope-gate');
         if (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router') expect(q.gatewayRefused).toBe(true);
-        else if (q.answeredBy === 'knowledge-base') expect([q.gatewayRefused, q.route?.entry, typeof q.routedAnswer]).toEqual([false, expect.any(String), 'string']);
+        else if (q.answeredBy === 'knowledge-base') {
+          // Found by the router (its route names the entry) or by retrieval (no route: the router could not place it).
+          expect([q.gatewayRefused, typeof q.knowledge?.entry, typeof q.gatewayAnswer]).toEqual([false, 'string', 'string']);
+          expect(q.knowledge!.found === 'router' ? q.route?.entry : q.route).toBe(q.knowledge!.found === 'router' ? q.knowledge!.entry : undefined);
+        }
         else if (q.answeredBy === 'report') expect([q.gatewayReplaced, q.gatewayGuardOk]).toEqual([true, false]);
         else if (q.gatewayReplaced) expect(q.gatewayRefused).toBe(true); // CANNOT_ANSWER after two failed guards
-        else if (q.route) expect(typeof q.routedAnswer).toBe('string');
+        else if (q.route) expect(typeof q.gatewayAnswer).toBe('string');
         else if (q.context === 'general') expect(q.gatewayRefused).toBe(q.refused);
         if (q.gatewayReplaced) expect([q.context, q.answeredBy === 'model' || q.answeredBy === 'report', q.gatewayGuardOk]).toEqual(['case', true, false]);
       }
@@ -209,8 +215,8 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
       expect(g.routed.count).toBe(x.perQuestion.filter((q) => q.kind !== 'refusal' && q.route).length);
       expect(Object.values(g.gateDecisions).flatMap((byDecision) => Object.values(byDecision)).reduce((a, b) => a + b, 0)).toBe(x.questions);
     }
-    expect(r.targets.map((t) => t.name)).toHaveLength(9);
-    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(6);
+    expect(r.targets.map((t) => t.name)).toHaveLength(12);
+    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(9);
     for (const t of r.targets) expect(t.met === null || typeof t.met === 'boolean').toBe(true);
     expect(r.targets.find((t) => t.name === 'contradictions after the guard')!.met).toBe(true);
 

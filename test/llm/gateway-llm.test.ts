@@ -140,11 +140,13 @@ describe('LLM in the gateway (tiny random model)', () => {
     const after = await (await fetch(`${tg.baseUrl}/metrics`)).text();
     expect(generations(after)).toBe(generations(metrics));
 
-    // A general question the router recognises, about a knowledge-base entry: the entry's cited passage, no generation.
+    // A general question the router recognises, about a knowledge-base entry: the entry's cited passage, no generation,
+    // after the report's line for the eye (or the Impression) since it is asked about a case.
     const general = await post({ message: 'How is glaucoma treated?', conversationId });
     const kb = (await general.json()) as { answer: string; model: string; knowledge?: { entry: string; field: string; sources: unknown[] } };
     expect(kb).toMatchObject({ model: 'knowledge-base', knowledge: { entry: 'glaucoma', field: 'treatmentAndPrevention' } });
-    expect(kb.answer).toMatch(/^Treatment lowers the eye pressure[\s\S]*General information on glaucoma from OphGate's knowledge base; sources: National Institute for Health and Care Excellence/);
+    expect(kb.answer.startsWith(REPORT_PREFIX)).toBe(true);
+    expect(kb.answer).toMatch(/\n\nTreatment lowers the eye pressure[\s\S]*General information on glaucoma from OphGate's knowledge base; sources: National Institute for Health and Care Excellence/);
     expect(kb.knowledge!.sources.length).toBeGreaterThan(0);
     expect(generations(await (await fetch(`${tg.baseUrl}/metrics`)).text())).toBe(generations(metrics));
 

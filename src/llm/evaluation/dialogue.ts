@@ -34,9 +34,12 @@ export interface QuestionResult {
   gate: ScopeDecision | null;
   gatewayRefused: boolean;
   gatewayMentionsOk: boolean;
-  /** The question router's rewrite (absent: the model got the question as asked) and the model's answer to it, the gateway's answer. */
+  /** The question router's rewrite (absent: the model got the question as asked). */
   route?: Route;
-  routedAnswer?: string;
+  /** What the gateway answered (the scope gate's reply, a refusal, a passage, the report's section or the model's answer). */
+  gatewayAnswer: string;
+  /** A knowledge-base answer: the entry and field, and whether the router or retrieval by content found it. */
+  knowledge?: { entry: string; field: string; found: 'router' | 'retrieval' };
   /** Who gave the gateway's answer: the scope gate's reply, the router's refusal, a knowledge-base passage, or the model. */
   answeredBy: 'scope-gate' | 'question-router' | 'knowledge-base' | 'report' | 'model';
   /** Case questions the model answered: whether an attempt passed the guard (null otherwise). */
@@ -124,6 +127,7 @@ export async function evaluateDialogue(
     let route: Route | undefined;
     let gatewayGuardOk: boolean | null = null;
     let gatewayReplaced = false;
+    let knowledge: QuestionResult['knowledge'];
     if (ctx) {
       // A case question: exactly what the dialogue endpoint answers (gate, router, knowledge base, the model under
       // the answer guard with one sampled retry, CANNOT_ANSWER when both attempts fail).
@@ -135,12 +139,14 @@ export async function evaluateDialogue(
       answeredBy = ga.model === 'scope-gate' || ga.model === 'question-router' || ga.model === 'knowledge-base' || ga.model === 'report' ? ga.model : 'model';
       if (answeredBy === 'model' || answeredBy === 'report') gatewayGuardOk = ga.attempts.some((a) => a.guard.ok);
       gatewayReplaced = ga.replaced;
+      if (ga.knowledge) knowledge = { entry: ga.knowledge.entry, field: ga.knowledge.field, found: ga.knowledge.found };
     } else {
       // A general question has no case to hold an answer to, so no guard: the same steps before the model, then the
       // model on the routed question (its answer to the typed one is `answer` above).
       const screened = screenQuestion(q.question, undefined, { ...options, knowledgeAnswers: options.knowledgeAnswers !== false });
       route = 'route' in screened ? screened.route : undefined;
       answeredBy = screened.by;
+      if (screened.by === 'knowledge-base') knowledge = { entry: screened.knowledge.entry, field: screened.knowledge.field, found: screened.knowledge.found };
       if (screened.by !== 'model') gatewayAnswer = screened.text;
       else if (route) {
         const r = await llm.generate({ purpose: 'evaluation', messages: questionMessages(q, route.question).messages, temperature: 0, ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}) });
@@ -149,7 +155,7 @@ export async function evaluateDialogue(
     }
     perQuestion.push({
       gate, gatewayRefused: isRefusalAnswer(gatewayAnswer), gatewayMentionsOk: checkMentions(q.expect, gatewayAnswer).ok,
-      ...(route ? { route, routedAnswer: gatewayAnswer } : {}), answeredBy, gatewayReplaced,
+      ...(route ? { route } : {}), gatewayAnswer, ...(knowledge ? { knowledge } : {}), answeredBy, gatewayReplaced,
       gatewayGuardOk,
       id: q.id, context: q.context,
       kind: isRefusal(q) ? 'refusal' : q.borderline ? 'borderline' : 'in-scope',

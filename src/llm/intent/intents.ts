@@ -6,13 +6,12 @@
 // Every canonical question is one of the corpus's templates (models/llm/corpus.py: q_* and FIELD_QUESTIONS); a test
 // checks that each still occurs there, so a change to the corpus cannot silently leave the router behind.
 import type { StudySummary } from '../../report/eye-summary.js';
-import { loadKnowledgeBase } from '../knowledge/schema.js';
+import { KNOWLEDGE_FIELDS, loadKnowledgeBase } from '../knowledge/schema.js';
 import { imagedEyes as imaged } from '../guard/schema.js';
 
 export const CASE_INTENTS = ['overall', 'which-eye', 'grade', 'urgency', 'next', 'lesion', 'cdr', 'eye', 'label', 'quality', 'macula'] as const;
-export const KNOWLEDGE_INTENTS = [
-  'what', 'fundusAppearance', 'symptoms', 'causesAndRisks', 'confirmingExams', 'treatmentAndPrevention', 'prognosisAndLifestyle', 'urgencyAndReferral',
-] as const;
+/** The general intents: one per knowledge-base field. */
+export const KNOWLEDGE_INTENTS = KNOWLEDGE_FIELDS;
 export const INTENTS = [...CASE_INTENTS, ...KNOWLEDGE_INTENTS] as const;
 export type Intent = (typeof INTENTS)[number];
 export type KnowledgeIntent = (typeof KNOWLEDGE_INTENTS)[number];
@@ -41,11 +40,11 @@ const CASE_QUESTION: Record<Exclude<(typeof CASE_INTENTS)[number], 'grade' | 'le
 };
 
 /** Lesion names as the case findings give them, with words people use for them. */
-const LESIONS: Array<{ name: string; ask: string; pattern: RegExp }> = [
-  { name: 'microaneurysms', ask: 'microaneurysms', pattern: /\b[Mm]icro-?aneurysms?\b|\b[Rr]ed dots?\b|\bMAs?\b/ },
-  { name: 'haemorrhages', ask: 'haemorrhages', pattern: /\bha?emorrh?ages?\b|\bbleed(?:s|ing)?\b|\bblood spots?\b|\bblots?\b/i },
-  { name: 'soft exudates', ask: 'cotton wool spots', pattern: /\bcotton[- ]?wool\b|\bsoft exudates?\b|\bfluffy\b|\bCWS\b/i },
-  { name: 'hard exudates', ask: 'hard exudates', pattern: /\bexudates?\b|\byellow (?:spots?|deposits?|patches?|dots?)\b|\blipid\b/i },
+const LESIONS: Array<{ name: string; ask: string; kb: string; pattern: RegExp }> = [
+  { name: 'microaneurysms', ask: 'microaneurysms', kb: 'microaneurysm', pattern: /\b[Mm]icro-?aneurysms?\b|\b[Rr]ed dots?\b|\bMAs?\b/ },
+  { name: 'haemorrhages', ask: 'haemorrhages', kb: 'haemorrhage', pattern: /\bha?emorrh?ages?\b|\bbleed(?:s|ing)?\b|\bblood spots?\b|\bblots?\b/i },
+  { name: 'soft exudates', ask: 'cotton wool spots', kb: 'soft-exudate', pattern: /\bcotton[- ]?wool\b|\bsoft exudates?\b|\bfluffy\b|\bCWS\b/i },
+  { name: 'hard exudates', ask: 'hard exudates', kb: 'hard-exudate', pattern: /\bexudates?\b|\byellow (?:spots?|deposits?|patches?|dots?)\b|\blipid\b/i },
 ];
 
 /** Classifier labels (case findings' names) with words people use for them, and their knowledge-base keys. */
@@ -93,6 +92,26 @@ export function namedEntry(question: string): string | undefined {
   return knowledgeNames().names.find((n) => n.pattern.test(question))?.key;
 }
 
+/** Everyday words for entries that their names and synonyms do not cover. */
+const EVERYDAY: Array<{ kb: string; pattern: RegExp }> = [
+  { kb: 'diabetic-retinopathy', pattern: /\bdiabet|\bretinopathy\b/i },
+  { kb: 'glaucoma', pattern: /\beye pressure\b|\bpressure (?:in|inside|of) (?:the|my|your|his|her) eyes?\b/i },
+  { kb: 'cup-to-disc-ratio', pattern: /\bcup\b|\bcupping\b|\bCDR\b/i },
+  { kb: 'optic-disc', pattern: /\b(?:optic )?(?:disc|disk)\b|\boptic nerve\b/i },
+  { kb: 'image-quality-issue', pattern: /\bungrad(?:e)?able\b|\b(?:photo|photograph|picture|image)s? (?:quality|(?:was|were|is) (?:blurry|poor|unclear|not clear))\b/i },
+];
+
+/**
+ * Every knowledge-base entry a question mentions, by name, synonym or everyday word (a lesion, a label, "eye
+ * pressure"): the entries a passage found by content (../knowledge/retrieval.ts) may come from.
+ */
+export function mentionedEntries(question: string): string[] {
+  const keys = new Set<string>();
+  for (const n of knowledgeNames().names) if (n.pattern.test(question)) keys.add(n.key);
+  for (const x of [...LESIONS, ...LABELS, ...EVERYDAY]) if (x.pattern.test(question)) keys.add(x.kb);
+  return [...keys];
+}
+
 /** The eye a question names; undefined for neither or both. "R" and "L" only as capitals ("how r my eyes"). */
 export function namedSide(question: string): 'right' | 'left' | undefined {
   const q = question.replace(/\ball right\b|\bright (?:now|away)\b|\bis (?:that|this) right\b/gi, '');
@@ -113,6 +132,29 @@ function salientEntry(s: StudySummary): string | undefined {
     if (hit) return hit.kb;
   }
   return undefined;
+}
+
+/**
+ * The knowledge-base entries of what this case found: each photographed eye's DR grade and DME risk (and their
+ * conditions when present), its lesions and labels, an ungradable photograph. What a case question that names
+ * nothing ("will I need laser?") is most likely about.
+ */
+export function caseEntries(s: StudySummary): string[] {
+  const keys = new Set<string>();
+  for (const e of imaged(s)) {
+    if (e.status === 'ungradable') keys.add('image-quality-issue');
+    if (e.drGrade) {
+      keys.add(`dr-grade-${e.drGrade.grade}`);
+      if (e.drGrade.grade >= 1) keys.add('diabetic-retinopathy');
+    }
+    if (e.dmeRisk) {
+      keys.add(`dme-risk-${e.dmeRisk.grade}`);
+      if (e.dmeRisk.grade >= 1) keys.add('diabetic-macular-oedema');
+    }
+    for (const l of e.lesions) { const k = LESIONS.find((x) => x.name === l.name)?.kb; if (k) keys.add(k); }
+    for (const l of e.labels) { const k = LABELS.find((x) => x.name === l.name)?.kb; if (k) keys.add(k); }
+  }
+  return [...keys];
 }
 
 export interface CanonicalQuestion {

@@ -3,14 +3,48 @@
 // sources (llm.knowledgeAnswers: "knowledge-base"), not by the model: the passage is the reviewed, cited text the
 // bundled model was trained to recite, and it recites it unreliably (docs/benchmarks.md). The answer names where it
 // comes from, so a reader can tell it from the model's.
+//
+// A question the router cannot place is looked up by content instead (../knowledge/retrieval.ts): its best passage is
+// used when its score reaches MIN_RETRIEVAL_SCORE, else the question goes on to the model as before.
 import { loadKnowledgeBase, type KnowledgeEntry } from '../knowledge/schema.js';
-import { plainName, type KnowledgeIntent } from './intents.js';
+import { KnowledgeRetriever } from '../knowledge/retrieval.js';
+import type { StudySummary } from '../../report/eye-summary.js';
+import { caseEntries, mentionedEntries, plainName, type KnowledgeIntent } from './intents.js';
 
 export interface KnowledgeAnswer {
   text: string;
   entry: string;
   field: KnowledgeIntent;
   sources: KnowledgeEntry['sources'];
+  /** How the passage was found: the router's intent and the entry named, or retrieval by content (with its BM25 score). */
+  found: 'router' | 'retrieval';
+  score?: number;
+}
+
+/**
+ * The least BM25 score at which a retrieved passage answers a question the router could not place. The passage must
+ * come from an entry the question mentions (or the case found), which does most of the work; the score only drops a
+ * passage that shares nothing with the question but the entry's name. Chosen on the first two evaluation sets (the
+ * development sets; the third was not run while choosing): thresholds 3, 5, 6.5 and 8.5 refused no more unsafe
+ * questions and gave 52, 49, 48 and 47 right answers of 116 on set 1 (14, 14, 12, 10 of 34 on set 2).
+ */
+export const MIN_RETRIEVAL_SCORE = 3;
+
+let retriever: KnowledgeRetriever | undefined;
+
+/**
+ * The knowledge-base passage that answers a question by content, if one scores high enough: among the entries the
+ * question mentions, or, for a case's question that mentions none, among the case's own findings.
+ */
+export function retrievedKnowledgeAnswer(question: string, summary?: StudySummary): KnowledgeAnswer | undefined {
+  const mentioned = mentionedEntries(question);
+  const entries = mentioned.length || !summary ? mentioned : caseEntries(summary);
+  if (!entries.length) return undefined;
+  retriever ??= new KnowledgeRetriever();
+  const best = retriever.search(question, { entries, limit: 1 })[0];
+  if (!best || best.score < MIN_RETRIEVAL_SCORE) return undefined;
+  const a = knowledgeAnswer(best.entry, best.field);
+  return a && { ...a, found: 'retrieval', score: Math.round(best.score * 100) / 100 };
 }
 
 let entries: Map<string, KnowledgeEntry> | undefined;
@@ -22,6 +56,6 @@ export function knowledgeAnswer(entryKey: string, field: KnowledgeIntent): Knowl
   const publishers = [...new Set(e.sources.map((s) => s.publisher))];
   return {
     text: `${e[field]}\n\n(General information on ${plainName(e.name)} from OphGate's knowledge base; sources: ${publishers.join('; ')}.)`,
-    entry: e.key, field, sources: e.sources,
+    entry: e.key, field, sources: e.sources, found: 'router',
   };
 }

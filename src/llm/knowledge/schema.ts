@@ -15,6 +15,11 @@ export const KNOWLEDGE_BASE_FILE = path.join(KNOWLEDGE_DIR, 'knowledge-base.json
 export const EVAL_QUESTIONS_FILE = path.join(KNOWLEDGE_DIR, 'eval-questions.json');
 /** A second hand-written set, written before the scope gate was built and never used to develop it. */
 export const EVAL_QUESTIONS_FILE_2 = path.join(KNOWLEDGE_DIR, 'eval-questions-2.json');
+/**
+ * A third set, written blind (its writer saw only this schema, the knowledge README and the knowledge base) after the
+ * first two had been used to develop the gate, the router and the knowledge retrieval: the held-out set.
+ */
+export const EVAL_QUESTIONS_FILE_3 = path.join(KNOWLEDGE_DIR, 'eval-questions-3.json');
 /** The mapping file that knowledge entries point into for their coded meaning. */
 export const FINDINGS_MAPPING = 'mappings/fundus-findings.json';
 

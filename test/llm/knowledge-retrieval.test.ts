@@ -1,0 +1,124 @@
+// Passage retrieval over the knowledge base (src/llm/knowledge/retrieval.ts) and its use in the dialogue: a
+// question the router cannot place, about an entry it mentions, gets that entry's best passage by content; a case's
+// question gets the report's line for the eye asked about first; a question that mentions no entry, or whose best
+// passage scores too low, still goes to the model.
+import { describe, it, expect } from 'vitest';
+import { KnowledgeRetriever, stem, terms } from '../../src/llm/knowledge/retrieval.js';
+import { loadKnowledgeBase } from '../../src/llm/knowledge/schema.js';
+import { caseEntries, mentionedEntries } from '../../src/llm/intent/intents.js';
+import { MIN_RETRIEVAL_SCORE, retrievedKnowledgeAnswer } from '../../src/llm/intent/knowledge-answer.js';
+import { QuestionRouter, QUESTION_ROUTER_FORMAT, ROUTER_CLASSES } from '../../src/llm/intent/router.js';
+import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
+import { answerQuestion, REPORT_PREFIX } from '../../src/llm/dialogue.js';
+import { answerGuard } from '../../src/llm/answer-guard.js';
+import type { LlmService } from '../../src/llm/service.js';
+
+const kb = new Map(loadKnowledgeBase().entries.map((e) => [e.key, e]));
+/** A router that places nothing (every class equally likely, below any threshold) and declines nothing. */
+const placesNothing = new QuestionRouter({ format: QUESTION_ROUTER_FORMAT, classes: [...ROUTER_CLASSES], minProbability: 0.5, weights: {}, training: {} });
+const noModel = { generate: () => { throw new Error('the model was asked'); }, modelName: 'none' } as unknown as LlmService;
+/** A router that sends every question to the "eye" intent. */
+const alwaysEye = new QuestionRouter({
+  format: QUESTION_ROUTER_FORMAT, classes: [...ROUTER_CLASSES], minProbability: 0.5, training: {},
+  weights: { bias: ROUTER_CLASSES.map((c) => (c === 'eye' ? 20 : 0)) },
+});
+/** A model that always says the right eye has proliferative retinopathy: the guard rejects it for any other grade. */
+const wrongModel = {
+  modelName: 'wrong', retrySampling: () => ({ temperature: 1, seed: 1 }),
+  generate: async () => ({ text: 'The right eye shows proliferative diabetic retinopathy (DR grade 4).', completionTokens: 12, timeToFirstTokenMs: 1, tokensPerSecond: 100, stopReason: 'eogToken' }),
+} as unknown as LlmService;
+
+describe('knowledge retrieval', () => {
+  it('stems word forms together and drops function words', () => {
+    expect([stem('treated'), stem('treatment'), stem('treats')]).toEqual(['treat', 'treat', 'treat']);
+    expect(stem('haemorrhages')).toBe(stem('hemorrhage'));
+    expect(terms('Is the cup in my eye?')).toEqual(['cup']);
+    expect(terms('Why?')).toEqual(['why']); // "what" and "why" ask for a field: kept
+  });
+
+  it('ranks an entry\'s passages by what the question asks for', () => {
+    const r = new KnowledgeRetriever();
+    const best = (q: string, entries: string[]) => r.search(q, { entries, limit: 1 })[0];
+    expect(best('How is glaucoma treated, is it just drops forever?', ['glaucoma'])).toMatchObject({ entry: 'glaucoma', field: 'treatmentAndPrevention' });
+    expect(best('what would a cataract look like on the photo', ['cataract'])).toMatchObject({ entry: 'cataract', field: 'fundusAppearance' });
+    expect(best('do cotton wool spots go away by themselves', ['soft-exudate'])).toMatchObject({ entry: 'soft-exudate', field: 'treatmentAndPrevention' });
+    // Restricted to the entries given; unrestricted it may look anywhere.
+    expect(r.search('drusen', { entries: ['glaucoma'] }).every((x) => x.entry === 'glaucoma')).toBe(true);
+    expect(r.search('drusen', { limit: 3 }).map((x) => x.entry)).toContain('age-related-macular-degeneration');
+    expect(r.search('banana bread recipe')).toEqual([]);
+  });
+
+  it('answers only about an entry the question mentions, and only above the score threshold', () => {
+    expect(mentionedEntries('my eye pressure was high at the optician')).toContain('glaucoma');
+    expect(mentionedEntries('the bleeding spots in my left eye')).toContain('haemorrhage');
+    expect(mentionedEntries('can you book me a taxi to the hospital')).toEqual([]);
+    expect(retrievedKnowledgeAnswer('can you book me a taxi to the hospital')).toBeUndefined();
+    const a = retrievedKnowledgeAnswer('do cotton wool spots go away by themselves')!;
+    expect(a).toMatchObject({ entry: 'soft-exudate', field: 'treatmentAndPrevention', found: 'retrieval' });
+    expect(a.score).toBeGreaterThanOrEqual(MIN_RETRIEVAL_SCORE);
+    expect(a.text.startsWith(kb.get('soft-exudate')!.treatmentAndPrevention)).toBe(true);
+    // A bare name asks what it is; "my disc" mentions the optic disc (everyday words), but "my" and "disc" alone
+    // score under the threshold (stop word, and "disc" is in many entries' prose).
+    expect(retrievedKnowledgeAnswer('glaucoma?')).toMatchObject({ entry: 'glaucoma', field: 'what' });
+    expect(mentionedEntries('my disc')).toEqual(['optic-disc']);
+    expect(retrievedKnowledgeAnswer('my disc')).toBeUndefined();
+  });
+
+  it('in the dialogue: a question the router cannot place gets the retrieved passage after the asked eye\'s report line', async () => {
+    const ctx = caseContextForFindings([{ eye: 'R', gradable: true, drGrade: 2, dmeRisk: 0, lesions: ['soft-exudate', 'haemorrhage'] }], 'retrieval-test-1');
+    const q = 'do cotton wool spots go away by themselves';
+    const a = await answerQuestion(noModel, answerGuard, ctx, [], q, { router: placesNothing });
+    expect(a).toMatchObject({ model: 'knowledge-base', knowledge: { entry: 'soft-exudate', found: 'retrieval' }, replaced: false, attempts: [] });
+    expect(a.route).toBeUndefined();
+    // The only photographed eye's Findings line, not the "no photograph received" line of the other.
+    expect(a.text.startsWith(`${REPORT_PREFIX}Right eye (`)).toBe(true);
+    expect(a.text).not.toMatch(/Left eye/);
+    expect(a.text).toContain(kb.get('soft-exudate')!.treatmentAndPrevention);
+    // Without a router (a site's own model reads free questions) or with knowledge answers off, the model is asked.
+    await expect(answerQuestion(noModel, answerGuard, ctx, [], q, {})).rejects.toThrow(/the model was asked/);
+    await expect(answerQuestion(noModel, answerGuard, ctx, [], q, { router: placesNothing, knowledgeAnswers: false })).rejects.toThrow(/the model was asked/);
+    // Nothing mentioned: the model.
+    await expect(answerQuestion(noModel, answerGuard, ctx, [], 'and what now?', { router: placesNothing })).rejects.toThrow(/the model was asked/);
+  });
+
+  it('a two-eye case\'s general question names the eye asked about, else gives the Impression', async () => {
+    const ctx = caseContextForFindings([
+      { eye: 'R', gradable: true, drGrade: 0, dmeRisk: 0 },
+      { eye: 'L', gradable: true, drGrade: 0, dmeRisk: 0, labels: ['cataract'] },
+    ], 'retrieval-test-2');
+    const left = await answerQuestion(noModel, answerGuard, ctx, [], 'what would a cataract look like on the photo of my left eye', { router: placesNothing });
+    expect(left.text.startsWith(`${REPORT_PREFIX}Left eye (`)).toBe(true);
+    const both = await answerQuestion(noModel, answerGuard, ctx, [], 'what would a cataract look like on the photo', { router: placesNothing });
+    expect(both.text.startsWith(`${REPORT_PREFIX}${ctx.impression}`)).toBe(true);
+  });
+
+  it('a case question that names no entry is looked up among the case\'s own findings', () => {
+    const ctx = caseContextForFindings([
+      { eye: 'R', gradable: true, drGrade: 4, dmeRisk: 1, lesions: ['haemorrhage', 'hard-exudate'] },
+      { eye: 'L', gradable: false },
+    ], 'retrieval-test-3');
+    expect(caseEntries(ctx.summary).sort()).toEqual(['diabetic-macular-oedema', 'diabetic-retinopathy', 'dme-risk-1', 'dr-grade-4', 'haemorrhage', 'hard-exudate', 'image-quality-issue']);
+    // "laser" names no entry; in this case it is about the proliferative retinopathy's treatment.
+    expect(retrievedKnowledgeAnswer('will I need laser?')).toBeUndefined();
+    const a = retrievedKnowledgeAnswer('will I need laser?', ctx.summary);
+    expect(a?.field).toBe('treatmentAndPrevention');
+    expect(caseEntries(ctx.summary)).toContain(a!.entry);
+  });
+
+  it('when the model\'s answers to a case question fail the guard, the report\'s line comes first and a retrieved passage after', async () => {
+    const ctx = caseContextForFindings([
+      { eye: 'R', gradable: true, drGrade: 2, dmeRisk: 0, lesions: ['haemorrhage'] },
+      { eye: 'L', gradable: true, drGrade: 0, dmeRisk: 0, labels: ['cataract'] },
+    ], 'retrieval-test-4');
+    const a = await answerQuestion(wrongModel, answerGuard, ctx, [], 'How is the cataract in my left eye treated?', { router: alwaysEye });
+    expect(a.attempts.map((x) => x.guard.ok)).toEqual([false, false]);
+    expect(a).toMatchObject({ model: 'report', replaced: true, knowledge: { entry: 'cataract', field: 'treatmentAndPrevention', found: 'retrieval' } });
+    const [line, passage] = a.text.split('\n\n');
+    expect(line!.startsWith(`${REPORT_PREFIX}Left eye (`)).toBe(true);
+    expect(passage).toBe(kb.get('cataract')!.treatmentAndPrevention);
+    // With knowledge answers off, the report's line alone.
+    const plain = await answerQuestion(wrongModel, answerGuard, ctx, [], 'How is the cataract in my left eye treated?', { router: alwaysEye, knowledgeAnswers: false });
+    expect(plain).toMatchObject({ model: 'report', text: line });
+    expect(plain.knowledge).toBeUndefined();
+  });
+});
