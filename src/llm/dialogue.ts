@@ -20,7 +20,7 @@ import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
 import { GATED_REPLY } from './scope/replies.js';
 import type { QuestionRouter, Route } from './intent/router.js';
-import { knowledgeAnswer, retrievedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
+import { retrievedKnowledgeAnswer, routedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
 import { namedSide } from './intent/intents.js';
 import type { KnowledgeIntent } from './intent/intents.js';
 
@@ -82,9 +82,9 @@ export interface DialogueAnswer {
   knowledge?: Omit<KnowledgeAnswer, 'text'>;
 }
 
-/** The knowledge-base passage a routed question gets instead of a generation, if any. */
-export function knowledgeAnswerFor(route: Route | undefined): KnowledgeAnswer | undefined {
-  return route?.entry ? knowledgeAnswer(route.entry, route.intent as KnowledgeIntent) : undefined;
+/** The knowledge-base passage a routed question gets instead of a generation, if any (a general intent with its entry). */
+export function knowledgeAnswerFor(route: Route | undefined, question: string, summary?: StudySummary): KnowledgeAnswer | undefined {
+  return route?.entry ? routedKnowledgeAnswer(route.entry, route.intent as KnowledgeIntent, question, summary) : undefined;
 }
 
 /** The messages the model sees: the case in the system prompt, the conversation so far, the new question. */
@@ -114,7 +114,7 @@ export function screenQuestion(question: string, summary: StudySummary | undefin
   if (options.router?.declines(question)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
   const route = options.router?.route(question, summary);
   // A question the router could not place is looked up by its content; the bundled model would answer it as typed.
-  const kb = options.knowledgeAnswers === false || !options.router ? undefined : route ? knowledgeAnswerFor(route) : retrievedKnowledgeAnswer(question, summary);
+  const kb = options.knowledgeAnswers === false || !options.router ? undefined : route ? knowledgeAnswerFor(route, question, summary) : retrievedKnowledgeAnswer(question, summary);
   if (kb) {
     const { text, ...knowledge } = kb;
     return { by: 'knowledge-base', text, ...g, ...(route ? { route } : {}), knowledge };

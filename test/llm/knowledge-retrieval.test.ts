@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { KnowledgeRetriever, stem, terms } from '../../src/llm/knowledge/retrieval.js';
 import { loadKnowledgeBase } from '../../src/llm/knowledge/schema.js';
 import { caseEntries, mentionedEntries } from '../../src/llm/intent/intents.js';
-import { MIN_RETRIEVAL_SCORE, retrievedKnowledgeAnswer } from '../../src/llm/intent/knowledge-answer.js';
+import { MIN_RETRIEVAL_SCORE, retrievedKnowledgeAnswer, routedKnowledgeAnswer } from '../../src/llm/intent/knowledge-answer.js';
 import { QuestionRouter, QUESTION_ROUTER_FORMAT, ROUTER_CLASSES } from '../../src/llm/intent/router.js';
 import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
 import { answerQuestion, REPORT_PREFIX } from '../../src/llm/dialogue.js';
@@ -120,5 +120,15 @@ describe('knowledge retrieval', () => {
     const plain = await answerQuestion(wrongModel, answerGuard, ctx, [], 'How is the cataract in my left eye treated?', { router: alwaysEye, knowledgeAnswers: false });
     expect(plain).toMatchObject({ model: 'report', text: line });
     expect(plain.knowledge).toBeUndefined();
+  });
+
+  it('keeps the routed passage unless retrieval finds a clearly better one in what the question mentions', () => {
+    // The router read "what does ... look like"-style wording into a question about pregnancy; the causes passage
+    // names pregnancy.
+    expect(routedKnowledgeAnswer('diabetic-retinopathy', 'fundusAppearance', 'Is pregnancy relevant to diabetic retinopathy?'))
+      .toMatchObject({ entry: 'diabetic-retinopathy', field: 'causesAndRisks', found: 'retrieval' });
+    expect(routedKnowledgeAnswer('glaucoma', 'fundusAppearance', 'What does glaucoma look like on a photo?'))
+      .toMatchObject({ entry: 'glaucoma', field: 'fundusAppearance', found: 'router' });
+    expect(routedKnowledgeAnswer('glaucoma', 'treatmentAndPrevention', 'how is glaucoma treated')).toMatchObject({ field: 'treatmentAndPrevention', found: 'router' });
   });
 });
