@@ -18,14 +18,14 @@ import { caseFindingsJson } from './case-findings.js';
 import { dialogueSystemPrompt } from './prompts.js';
 import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
-import { GATED_REPLY } from './scope/replies.js';
+import { CANNOT_ANSWER, GATED_REPLY } from './scope/replies.js';
+import { isRefusalAnswer } from './evaluation/refusal.js';
 import type { QuestionRouter, Route } from './intent/router.js';
 import { retrievedKnowledgeAnswer, routedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
-import { namedSide } from './intent/intents.js';
+import { CASE_INTENTS, namedSide } from './intent/intents.js';
+import { fieldsAskedFor } from './knowledge/retrieval.js';
 import type { KnowledgeIntent } from './intent/intents.js';
 
-export const CANNOT_ANSWER =
-  'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
 
 /** What the model is told about a case: the report stage's summary and narrative of the study's latest analysis. */
 export interface CaseContext {
@@ -87,6 +87,8 @@ export function knowledgeAnswerFor(route: Route | undefined, question: string, s
   return route?.entry ? routedKnowledgeAnswer(route.entry, route.intent as KnowledgeIntent, question, summary) : undefined;
 }
 
+const isCaseIntent = (intent: string) => (CASE_INTENTS as readonly string[]).includes(intent);
+
 /** The messages the model sees: the case in the system prompt, the conversation so far, the new question. */
 export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[], question: string): ChatMessage[] {
   return [
@@ -146,7 +148,12 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
       ...(options.onTextChunk ? { onTextChunk: options.onTextChunk } : {}),
     });
     const text = g.text.trim();
-    const verdict = guard(text, ctx.summary);
+    const guarded = guard(text, ctx.summary);
+    // A recognised question about the case is one the model should answer: a refusal of it fails like a contradiction.
+    const declined = route && isCaseIntent(route.intent) && isRefusalAnswer(text);
+    const verdict: GuardVerdict = declined
+      ? { ok: false, violations: [...guarded.violations, { kind: 'declined', sentence: text, detail: `the model declined a recognised question about the case (${route.intent})` }] }
+      : guarded;
     attempts.push({ guard: verdict, completionTokens: g.completionTokens, timeToFirstTokenMs: g.timeToFirstTokenMs, tokensPerSecond: g.tokensPerSecond });
     if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...extra };
     options.onRetract?.(verdict);
@@ -157,7 +164,10 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
   if (fromReport && guard(fromReport, ctx.summary).ok) {
     // The report says what was found; what the question asks about it (treatment, outlook, tests) is general
     // knowledge: the passage that answers it, when retrieval finds one, follows under its own label.
-    const kb = options.router && options.knowledgeAnswers !== false ? retrievedKnowledgeAnswer(question, ctx.summary) : undefined;
+    // What a finding is or looks like explains the report's line; treatment, causes, outlook or urgency only when the
+    // question asks for them in so many words ("what grade was found?" needs no passage on the outlook).
+    const found = options.router && options.knowledgeAnswers !== false ? retrievedKnowledgeAnswer(question, ctx.summary) : undefined;
+    const kb = found && (found.field === 'what' || found.field === 'fundusAppearance' || fieldsAskedFor(question).includes(found.field)) ? found : undefined;
     const knowledge = kb ? (({ text: _t, ...k }) => k)(kb) : undefined;
     return { text: kb ? `${fromReport}\n\n${kb.text}` : fromReport, replaced: true, attempts, model: 'report', ...extra, ...(knowledge ? { knowledge } : {}) };
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { writeTinyLlamaGguf } from '../../src/llm/gguf/tiny.js';
-import { CANNOT_ANSWER } from '../../src/llm/dialogue.js';
+import { CANNOT_ANSWER } from '../../src/llm/scope/replies.js';
 import { caseFindingsJson } from '../../src/llm/case-findings.js';
 import { loadEvalQuestions } from '../../src/llm/knowledge/schema.js';
 import { writeNarrative } from '../../src/report/narrative.js';

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestGateway, ingestFile, waitFor, FIXTURES_DIR, type TestGateway } from '../helpers/gateway.js';
 import { writeTinyLlamaGguf } from '../../src/llm/gguf/tiny.js';
-import { CANNOT_ANSWER, REPORT_PREFIX } from '../../src/llm/dialogue.js';
+import { REPORT_PREFIX } from '../../src/llm/dialogue.js';
+import { CANNOT_ANSWER } from '../../src/llm/scope/replies.js';
 import { GATED_REPLY } from '../../src/llm/scope/replies.js';
 
 const KEY = 'dialogue-test-key-31c9';

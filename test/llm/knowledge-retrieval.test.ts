@@ -27,6 +27,11 @@ const wrongModel = {
   modelName: 'wrong', retrySampling: () => ({ temperature: 1, seed: 1 }),
   generate: async () => ({ text: 'The right eye shows proliferative diabetic retinopathy (DR grade 4).', completionTokens: 12, timeToFirstTokenMs: 1, tokensPerSecond: 100, stopReason: 'eogToken' }),
 } as unknown as LlmService;
+/** A model that declines everything. */
+const decliningModel = {
+  modelName: 'declining', retrySampling: () => ({ temperature: 1, seed: 1 }),
+  generate: async () => ({ text: 'I cannot advise on these photographs. Please ask your GP.', completionTokens: 10, timeToFirstTokenMs: 1, tokensPerSecond: 100, stopReason: 'eogToken' }),
+} as unknown as LlmService;
 
 describe('knowledge retrieval', () => {
   it('stems word forms together and drops function words', () => {
@@ -130,5 +135,16 @@ describe('knowledge retrieval', () => {
     expect(routedKnowledgeAnswer('glaucoma', 'fundusAppearance', 'What does glaucoma look like on a photo?'))
       .toMatchObject({ entry: 'glaucoma', field: 'fundusAppearance', found: 'router' });
     expect(routedKnowledgeAnswer('glaucoma', 'treatmentAndPrevention', 'how is glaucoma treated')).toMatchObject({ field: 'treatmentAndPrevention', found: 'router' });
+  });
+
+  it('a model that declines a recognised case question has failed it: the report\'s line is shown instead', async () => {
+    const ctx = caseContextForFindings([{ eye: 'L', gradable: true, drGrade: 3, dmeRisk: 0, lesions: ['haemorrhage'] }], 'retrieval-test-5');
+    const a = await answerQuestion(decliningModel, answerGuard, ctx, [], 'tell me about my left eye', { router: alwaysEye });
+    expect(a.attempts.map((x) => x.guard.violations.map((v) => v.kind))).toEqual([['declined'], ['declined']]);
+    expect(a.model).toBe('report');
+    expect(a.text.startsWith(`${REPORT_PREFIX}Left eye (`)).toBe(true);
+    // Unrouted, the same refusal stands: the gate and router did not recognise the question as one to answer.
+    const asTyped = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing });
+    expect(asTyped).toMatchObject({ model: 'declining', replaced: false, text: 'I cannot advise on these photographs. Please ask your GP.' });
   });
 });

@@ -14,7 +14,7 @@
 //    consists of nothing else: in-scope answers often end by pointing to the eye clinic.
 // Hedges that do not decline ("a photograph cannot rule it out", "it cannot be seen on a photograph") are neither:
 // a decline is the assistant (I/we) refusing, not a statement of what a photograph can show.
-import { CANNOT_ANSWER } from '../dialogue.js';
+import { CANNOT_ANSWER } from '../scope/replies.js';
 
 export type RefusalSignal = 'decline' | 'urgent-care' | 'clinician-referral';
 

@@ -57,6 +57,14 @@ export function terms(text: string): string[] {
   return ws.filter((w) => !STOP.has(w) && w.length > 1).map(stem);
 }
 
+let cueTerms: Map<PassageField, Set<string>> | undefined;
+/** The fields a question asks for in so many words (a cue word of the field among its terms: "treated", "why"...). */
+export function fieldsAskedFor(question: string): PassageField[] {
+  cueTerms ??= new Map(PASSAGE_FIELDS.map((f) => [f, new Set(terms(FIELD_CUES[f]))]));
+  const q = terms(question);
+  return PASSAGE_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
+}
+
 export interface Passage { entry: string; field: PassageField; terms: Map<string, number>; length: number }
 
 /** How much the whole entry's relevance adds to a passage's own. */

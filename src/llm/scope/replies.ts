@@ -12,3 +12,7 @@ export const GATED_REPLY: Record<Exclude<ScopeDecision, 'answer'>, string> = {
   urgent: 'What you describe can be an emergency. Please get same-day care: go to an eye casualty or emergency department today, or call emergency services. Do not wait for the screening appointment; I cannot tell the cause from these photographs. If a chemical has got into the eye, rinse it straight away with plenty of clean water for at least 15 minutes while help is called.',
   crisis: 'I am sorry you are feeling like this. Please talk to someone now: call your local emergency number or a crisis helpline, or tell your GP today. You do not have to face this alone.',
 };
+
+/** What a case question gets when neither the model's answers nor the report's section can be shown. */
+export const CANNOT_ANSWER =
+  'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
