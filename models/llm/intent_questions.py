@@ -163,6 +163,8 @@ My {rel} and I have been staring at this report for ages and honestly can't make
 Anything I should know from my screening?
 Results of the retinal screen in a nutshell?
 Was my screening normal this year?
+Be honest with me, is it bad news about my eyes?
+I feel fine in myself, so is the screening result actually bad?
 """
 
 BASES["which-eye"] = """
@@ -276,6 +278,9 @@ Do I need an appointment within weeks, or months?
 How long is it safe to leave this before I'm seen?
 Would you call this result urgent or non-urgent?
 Honestly, is this a see-me-tomorrow situation or a few-months situation?
+Do I need to go to A&E tonight because of what the photos showed?
+I'm scared, does this result mean I have to go to hospital straight away?
+My eyes feel completely normal, so why is this marked urgent?
 """
 
 BASES["next"] = """
@@ -314,6 +319,7 @@ What's supposed to happen after a result like mine?
 Do I need to ring anyone or just wait to hear?
 Will I be screened again, and when?
 What should happen next with this referral?
+I'm worried sick, what actually happens now with the referral?
 """
 
 BASES["lesion"] = """
@@ -492,6 +498,7 @@ Was the {eye} eye photo too blurry to grade?
 Is my result incomplete because of the photos?
 Were any images rejected for quality in this study?
 I think my eyelashes got in the way. Are my photos still ok?
+My eyes feel fine, so why couldn't they get a good photo?
 """
 
 BASES["macula"] = """
@@ -635,6 +642,19 @@ Could {cond} be the reason someone struggles to read small print?
 Does {dx} affect your sight at all?
 Would {cond} cause trouble with eyesight before screening finds it?
 Are there any symptoms with {sign}?
+I've had the same few floaters for years, is that {cond}?
+Are floaters I've had for ages a symptom of {cond}?
+Would {cond} make me see things floating around?
+My eyes feel gritty and dry, is that a sign of {cond}?
+Does {cond} cause headaches or an aching eye?
+Could {cond} be why street lights look glary at night?
+My sight's been getting gradually misty, is that how {cond} starts?
+Can you go blind from {cond} without any warning signs?
+Is it normal not to notice anything at all with {cond}?
+Does {cond} make your eyes water or itch?
+Would blurry vision when my sugar is high be {cond}?
+What does it feel like when {cond} starts to affect your sight?
+I feel fine, so how can I have {cond}?
 """
 
 BASES["causesAndRisks"] = """
@@ -670,6 +690,23 @@ Why would someone get {dx}?
 Is {cond} more common in older people?
 Does poor blood sugar control raise the chance of {cond}?
 Can {cond} be inherited from your parents?
+Is it my fault I've got {cond}?
+Did I bring {cond} on myself by not looking after my sugars?
+Could my steroid tablets have given me a cataract?
+Can steroid inhalers or creams cause cataracts?
+I've been on prednisolone for years, could that be behind my {cond}?
+Do steroids raise the eye pressure and lead to glaucoma?
+Does smoking actually cause {cond} or is that a myth?
+Can being pregnant with diabetes damage the eyes?
+Why can pregnancy make diabetic retinopathy worse?
+Could my gestational diabetes have caused {cond}?
+Can working at a screen all day cause {cond}?
+Does sunlight cause cataracts?
+Why did I get {cond} when I'm only in my forties?
+Could an old injury to the eye lead to {cond}?
+My dad has glaucoma, does that make me more likely to get it?
+Does kidney disease make {cond} more likely?
+Could my blood pressure tablets be causing {cond}?
 """
 
 BASES["confirmingExams"] = """
@@ -705,6 +742,21 @@ How is {cond} diagnosed for certain?
 Which imaging confirms {dx}?
 Which tests would the ophthalmologist order for {cond}?
 Would a scan be needed to confirm {cond}?
+Why do I need to see a specialist if the computer already found {cond}?
+If the AI spotted it, why does an eye doctor need to check again?
+Isn't the screening photo enough to know I've got {cond}?
+What does an OCT scan involve, does it hurt?
+What happens in an OCT, do they touch the eye?
+What's it like having a visual field test for {cond}?
+Will they put dye in my arm to check for {cond}?
+What will they do to my eyes at the hospital to check for {cond}?
+How long do the tests for {cond} take at the clinic?
+Do they need to put drops in to check for {cond} properly?
+Is the scan for {cond} safe if I'm pregnant?
+How do they measure eye pressure when testing for glaucoma, is it the puff of air?
+Can the computer be wrong about {cond}, and how would they check?
+What's the test with the grid of lines for macular problems?
+How does the specialist make sure it really is {cond} and not something else?
 """
 
 BASES["treatmentAndPrevention"] = """
@@ -740,6 +792,21 @@ What's done to treat {dx}?
 Is there anything that prevents {cond}?
 How do doctors treat {cond} nowadays?
 Is {cond} treatable with an operation?
+How do the injections for {cond} actually work?
+What do they inject into the eye and what does it do?
+Why do the eye injections have to be repeated so often?
+How does laser stop {cond} getting worse?
+Is the laser for {cond} done while I'm awake?
+Do glaucoma drops have to be used forever?
+Is there an operation for glaucoma if the drops don't work?
+Can I stop {cond} spreading to my good eye?
+Do eye vitamins do anything for {cond}?
+Can steroid injections or implants treat {cond}?
+Will treatment bring back the sight I've lost from {cond}?
+Can {cond} be kept away just by controlling my sugar?
+Is cataract surgery a big operation?
+A needle in the eye for {cond}, is that really how it's treated?
+What can they do for {cond} if the injections stop working?
 """
 
 BASES["prognosisAndLifestyle"] = """
@@ -775,6 +842,26 @@ Will {cond} stop me driving?
 Can I keep {cond} from getting worse by looking after myself?
 What's life like with {cond} long term?
 Is it safe to play sport with {cond}?
+I'm so scared of going blind from {cond}, is that what usually happens?
+honestly will i end up blind from this
+Realistically, what are my chances of keeping my sight with {cond}?
+I drive for a living, will {cond} mean I lose my licence?
+Can I still drive to work with {cond} or will I have to stop?
+Am I going to be able to carry on working with {cond}?
+Will {cond} stop me doing my job on a computer all day?
+Should my brother get his eyes tested now that I've got glaucoma?
+Do my children need glaucoma checks because I have it?
+My {rel} has glaucoma, should the rest of the family be getting their eyes checked?
+Can a cataract come back once it's been taken out?
+can cataracts grow back after the op
+Is it normal for vision to go cloudy again years after cataract surgery?
+If I give up the cigarettes will it help my {cond}?
+Will {cond} get worse if I get pregnant?
+Is swimming or going to the gym ok with {cond}?
+Can I still look after my grandkids with {cond}?
+Will I be able to read and keep up my hobbies with {cond} in the long run?
+What can I do day to day so {cond} doesn't get worse?
+Is going blind from {cond} something that happens to most people?
 """
 
 BASES["urgencyAndReferral"] = """
@@ -810,6 +897,18 @@ Is {cond} a routine referral?
 How quickly is {cond} normally dealt with?
 Would {cond} be sent to the eye clinic as urgent or routine?
 What's the usual referral urgency for {dr}?
+Do I need to rush to A&E with {cond}?
+Is {cond} the kind of thing you go to eye casualty for?
+Is {cond} a reason to go to hospital today?
+Does a referral for {cond} mean it's serious?
+Why does {cond} get referred if I can still see fine?
+If I'm referred for {cond}, how long is the usual wait?
+Does {cond} ever turn into an emergency?
+Which symptoms with {cond} mean going to hospital the same day?
+My GP said {cond} isn't urgent, is that normal?
+Is being referred for {cond} something to panic about?
+Would {cond} be sent to a specialist or just kept an eye on at screening?
+How worried should I be that {cond} got an urgent referral?
 """
 
 # ---------------------------------------------------------------- expansion
