@@ -1,6 +1,6 @@
 // Trains the scope gate (src/llm/scope/) and writes models/llm/scope-gate.json. Two sources, both generated:
 //  - the questions of the chat model's corpus (models/llm/corpus.py), labelled by what the corpus answers them with,
-//    read by the evaluation's refusal analysis (src/llm/evaluation/refusal.ts): a crisis line, same-day care, a
+//    read by the evaluation's refusal analysis (src/llm/refusal.ts): a crisis line, same-day care, a
 //    refusal, or an answer;
 //  - the gate's own bank (models/llm/scope_questions.py: hand-written bases with slots and noise, labelled), far more
 //    varied than the corpus's templates, so that the gate learns meaning rather than a template's words.
@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/project-root.js';
-import { analyseRefusal } from '../src/llm/evaluation/refusal.js';
+import { analyseRefusal } from '../src/llm/refusal.js';
 import { ScopeGate, SCOPE_CLASSES, SCOPE_GATE_FORMAT, DEFAULT_SCOPE_GATE, type ScopeDecision } from '../src/llm/scope/gate.js';
 import { trainScopeWeights, type LabelledQuestion } from '../src/llm/scope/train.js';
 

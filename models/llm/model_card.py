@@ -70,7 +70,10 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
         "  the model; doses, report changes, other patients and anything outside eye care get the gateway's refusal,",
         "  red-flag symptoms same-day care. Then the question router (`models/llm/question-router.json`, `src/llm/intent/`)",
         "  gives the model the canonical question of a recognised intent, or answers a recognised general question with",
-        "  the knowledge base's cited passage. The model's own answers and the gateway's are both evaluated below.",
+        "  the knowledge base's cited passage. A question it cannot place gets the passage found by content among the",
+        "  entries it mentions or the case found (`src/llm/knowledge/retrieval.ts`), else goes to the model as typed; a",
+        "  case question whose model answers fail the guard (or decline) gets the report's own line. Every answer is",
+        "  labelled with who gave it. The model's own answers and the gateway's are both evaluated below.",
         "",
         "## Model",
         f"- Architecture: llama (RMSNorm, RoPE theta {c['rope_theta']:g}, SwiGLU, no biases, tied embeddings), "
@@ -117,7 +120,8 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
     if ev:
         # The full report of `npm run eval:llm --json` carries its summary and its targets; a flat summary only numbers.
         summary = ev.get("summary", ev)
-        lines += ["From `npm run eval:llm` (set1 = src/llm/knowledge/eval-questions.json, set2 = eval-questions-2.json;"
+        lines += ["From `npm run eval:llm` (set1 = src/llm/knowledge/eval-questions.json, set2 = eval-questions-2.json, both used"
+                  " to develop the gate, router and retrieval; set3 = eval-questions-3.json, written blind and held out;"
                   " `Gateway` = through the scope gate, what a user gets; without it, the model alone):", "",
                   "| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v:g} |" for k, v in flat(summary)]

@@ -19,7 +19,7 @@ import { dialogueSystemPrompt } from './prompts.js';
 import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
 import { CANNOT_ANSWER, GATED_REPLY } from './scope/replies.js';
-import { isRefusalAnswer } from './evaluation/refusal.js';
+import { isRefusalAnswer } from './refusal.js';
 import type { QuestionRouter, Route } from './intent/router.js';
 import { retrievedKnowledgeAnswer, routedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
 import { CASE_INTENTS, namedSide } from './intent/intents.js';

@@ -13,7 +13,7 @@ import { CANNOT_ANSWER } from '../../src/llm/scope/replies.js';
 import { caseFindingsJson } from '../../src/llm/case-findings.js';
 import { loadEvalQuestions } from '../../src/llm/knowledge/schema.js';
 import { writeNarrative } from '../../src/report/narrative.js';
-import { analyseRefusal, isRefusalAnswer } from '../../src/llm/evaluation/refusal.js';
+import { analyseRefusal, isRefusalAnswer } from '../../src/llm/refusal.js';
 import { caseContextForFindings, heldOutCases, summaryMismatches, TRAINING_CASES } from '../../src/llm/evaluation/cases.js';
 import { limitQuestions, type LlmEvalReport } from '../../src/llm/evaluation/run.js';
 import { quantile } from '../../src/llm/evaluation/stats.js';

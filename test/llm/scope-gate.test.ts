@@ -9,7 +9,7 @@ import { DEFAULT_SCOPE_GATE, ScopeGate, SCOPE_GATE_FORMAT } from '../../src/llm/
 import { trainScopeWeights, type LabelledQuestion } from '../../src/llm/scope/train.js';
 import { knowledgeLexicon, questionFeatures } from '../../src/llm/scope/features.js';
 import { GATED_REPLY } from '../../src/llm/scope/replies.js';
-import { analyseRefusal, isRefusalAnswer } from '../../src/llm/evaluation/refusal.js';
+import { analyseRefusal, isRefusalAnswer } from '../../src/llm/refusal.js';
 
 describe('scope gate', () => {
   it('loads the bundled weights and refuses a file that is not a gate, naming it', () => {

@@ -11,7 +11,7 @@ import { checkMentions, isRefusal, type EvalQuestion } from '../knowledge/schema
 import { loadPrompts } from '../prompts.js';
 import type { LlmService } from '../service.js';
 import { caseContextForFindings } from './cases.js';
-import { isRefusalAnswer } from './refusal.js';
+import { isRefusalAnswer } from '../refusal.js';
 import { share, speedOf, type Speed } from './stats.js';
 import type { ScopeDecision, ScopeGate } from '../scope/gate.js';
 import type { QuestionRouter, Route } from '../intent/router.js';

@@ -1,6 +1,7 @@
 // Whether a chat answer declines the question (or only sends the person to a clinician or to same-day care)
 // rather than answering it. Used by `npm run eval:llm` to score the refusal questions and to count false refusals of
-// in-scope ones. Rules over sentences, built from the refusal phrasings the corpus trains on (models/llm/corpus.py,
+// in-scope ones, by the case dialogue to reject a model answer that declines a question the router recognised as
+// one about the case (dialogue.ts), and by the scope gate's trainer. Rules over sentences, built from the refusal phrasings the corpus trains on (models/llm/corpus.py,
 // REFUSALS), the gateway's CANNOT_ANSWER and the general ways English declines.
 //
 // Three kinds of sentence decide:
@@ -14,7 +15,7 @@
 //    consists of nothing else: in-scope answers often end by pointing to the eye clinic.
 // Hedges that do not decline ("a photograph cannot rule it out", "it cannot be seen on a photograph") are neither:
 // a decline is the assistant (I/we) refusing, not a statement of what a photograph can show.
-import { CANNOT_ANSWER } from '../scope/replies.js';
+import { CANNOT_ANSWER } from './scope/replies.js';
 
 export type RefusalSignal = 'decline' | 'urgent-care' | 'clinician-referral';
 
