@@ -39,6 +39,14 @@ const routerFileSchema = z.object({
 }).strict();
 export type QuestionRouterFile = z.infer<typeof routerFileSchema>;
 
+/**
+ * The router's second opinion declines only at this probability of "none" or more. Chosen on the banks' held-back
+ * questions that the scope gate lets through (scope and intent banks, seed 6: 432 answerable, 6 unsafe): at 0.5 it
+ * declined 10 answerable and 3 unsafe questions, at 0.8 2 and 3, at 0.9 1 and 2. The explicit-request rules
+ * (../scope/requests.ts) now catch some of what only the second opinion used to.
+ */
+export const MIN_DECLINE_PROBABILITY = 0.8;
+
 export interface IntentVerdict { intent: RouterClass; probability: number }
 
 /** What the model is asked instead of the typed question. */
@@ -75,7 +83,7 @@ export class QuestionRouter {
    */
   declines(question: string): boolean {
     const v = this.classify(question);
-    return v.intent === 'none' && v.probability >= this.file.minProbability;
+    return v.intent === 'none' && v.probability >= Math.max(this.file.minProbability, MIN_DECLINE_PROBABILITY);
   }
 
   /** The canonical question to give the model, or undefined to give it the question as asked. */
