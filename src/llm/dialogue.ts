@@ -197,12 +197,42 @@ function withCaseLine(ctx: CaseContext, question: string, passage: string): stri
   return `${REPORT_PREFIX}${eyeFindingsLine(ctx, question) ?? ctx.impression}\n\n${passage}`;
 }
 
+/** The sentences of a Findings line that answer each finding intent (the rest of the line is left out). */
+const SENTENCES_FOR: Partial<Record<string, RegExp>> = {
+  grade: /\(DR grade \d|^Probability of referable/,
+  macula: /^DME risk/,
+  lesion: /^Lesions segmented|^No microaneurysms|lesion/i,
+  cdr: /cup-to-disc|^Optic disc/,
+  label: /^Classifier labels/,
+};
+
+/**
+ * Of each Findings line the question is about (the eye it names, else every photographed eye), the eye's heading and
+ * the sentences that answer the intent: "what grade?" gets the grades, not the lesion counts and labels as well. An
+ * ungradable eye's line stays whole (that it could not be graded is the answer to anything asked of it).
+ */
+function findingsFor(ctx: CaseContext, question: string, intent: string): string | undefined {
+  const lines = ctx.findings?.split('\n').filter((l) => l.trim()) ?? [];
+  const side = namedSide(question);
+  const asked = side ? lines.filter((l) => l.toLowerCase().startsWith(`${side} eye`)) : lines.filter((l) => !/: no photograph received/.test(l));
+  const pattern = SENTENCES_FOR[intent];
+  if (!asked.length) return undefined;
+  return asked.map((line) => {
+    const colon = line.indexOf(': ');
+    if (!pattern || colon < 0 || /UNGRADABLE/.test(line)) return line;
+    const kept = line.slice(colon + 2).split(/(?<=\.)\s+(?=[A-Z])/).filter((x) => pattern.test(x));
+    return kept.length ? `${line.slice(0, colon)}: ${kept.join(' ')}` : line;
+  }).join('\n');
+}
+
 function reportAnswer(route: Route | undefined, ctx: CaseContext, question: string): string | undefined {
   const findings = ctx.findings ?? ctx.impression;
   switch (route?.intent) {
-    case 'eye': case 'grade': case 'lesion': case 'label': case 'macula': case 'cdr': case 'quality':
+    case 'eye': case 'quality':
       // The eye the question names, else the only eye photographed.
       return `${REPORT_PREFIX}${eyeFindingsLine(ctx, question) ?? findings}`;
+    case 'grade': case 'lesion': case 'label': case 'macula': case 'cdr':
+      return `${REPORT_PREFIX}${findingsFor(ctx, question, route.intent) ?? findings}`;
     case 'overall': case 'which-eye':
       return `${REPORT_PREFIX}${ctx.impression}`;
     case 'urgency': case 'next':

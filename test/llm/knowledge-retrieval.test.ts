@@ -147,4 +147,19 @@ describe('knowledge retrieval', () => {
     const asTyped = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing });
     expect(asTyped).toMatchObject({ model: 'declining', replaced: false, text: 'I cannot advise on these photographs. Please ask your GP.' });
   });
+
+  it('the report\'s fallback for a finding question keeps each asked eye\'s heading and the sentences that answer it', async () => {
+    const ctx = caseContextForFindings([
+      { eye: 'R', gradable: true, drGrade: 2, dmeRisk: 1, lesions: ['haemorrhage', 'hard-exudate'], labels: ['glaucoma'], cdr: 0.7 },
+      { eye: 'L', gradable: false },
+    ], 'retrieval-test-6');
+    const to = (intent: string) => new QuestionRouter({ format: QUESTION_ROUTER_FORMAT, classes: [...ROUTER_CLASSES], minProbability: 0.5, training: {}, weights: { bias: ROUTER_CLASSES.map((c) => (c === intent ? 20 : 0)) } });
+    const grade = await answerQuestion(wrongModel, answerGuard, ctx, [], 'so how bad is it then', { router: to('grade') });
+    const [right, left] = grade.text.replace(REPORT_PREFIX, '').split('\n');
+    expect(right).toMatch(/^Right eye \(1 photograph, gradable\): Moderate non-proliferative diabetic retinopathy \(DR grade 2, \d+%\)\. Probability of referable/);
+    expect(right).not.toMatch(/DME risk|Lesions|cup-to-disc|Classifier/);
+    expect(left).toMatch(/^Left eye: UNGRADABLE\./); // kept whole: that it could not be graded is the answer
+    const macula = await answerQuestion(wrongModel, answerGuard, ctx, [], 'and the right macula?', { router: to('macula') });
+    expect(macula.text).toBe(`${REPORT_PREFIX}Right eye (1 photograph, gradable): DME risk 1: hard exudates more than one disc diameter from the centre of the macula (${/DME risk 1: [^(]+\((\d+%)\)/.exec(ctx.findings!)![1]}).`);
+  });
 });
