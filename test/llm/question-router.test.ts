@@ -9,9 +9,11 @@ import { PROJECT_ROOT } from '../../src/project-root.js';
 import { CANONICAL_TEMPLATES, canonicalQuestion, namedEntry, namedSide, plainName } from '../../src/llm/intent/intents.js';
 import { DEFAULT_QUESTION_ROUTER, QuestionRouter, ROUTER_CLASSES } from '../../src/llm/intent/router.js';
 import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
-import { answerQuestion } from '../../src/llm/dialogue.js';
+import { answerQuestion, GATE_SURE } from '../../src/llm/dialogue.js';
 import { answerGuard } from '../../src/llm/answer-guard.js';
 import { GATED_REPLY } from '../../src/llm/scope/replies.js';
+import { ScopeGate, SCOPE_GATE_FORMAT } from '../../src/llm/scope/gate.js';
+import { QUESTION_ROUTER_FORMAT } from '../../src/llm/intent/router.js';
 import type { LlmService } from '../../src/llm/service.js';
 
 const corpus = readFileSync(path.join(PROJECT_ROOT, 'models/llm/corpus.py'), 'utf8');
@@ -123,5 +125,21 @@ describe('question router: weights', () => {
     expect(at.noneOf).toBeGreaterThan(100);
     expect(at.correct / at.of).toBeGreaterThanOrEqual(0.6);
     expect(at.noneRouted / at.noneOf).toBeLessThanOrEqual(0.1);
+  });
+
+  it('asks the router\'s second opinion only when the gate let the question through without conviction', async () => {
+    // A gate with a fixed verdict (answer, at a chosen probability) and a router that takes everything for unsafe.
+    const gateAt = (bias: number[]) => new ScopeGate({ format: SCOPE_GATE_FORMAT, classes: ['answer', 'refuse', 'urgent', 'crisis'], minDeclineProbability: 0.5, weights: { bias }, training: {} });
+    const sure = gateAt([10, 0, 0, 0]);
+    const unsure = gateAt([1, 0, -5, -5]);
+    expect(sure.classify('x').probabilities.answer).toBeGreaterThanOrEqual(GATE_SURE);
+    expect(unsure.classify('x')).toMatchObject({ decision: 'answer' });
+    expect(unsure.classify('x').probabilities.answer).toBeLessThan(GATE_SURE);
+    const declinesAll = new QuestionRouter({ format: QUESTION_ROUTER_FORMAT, classes: [...ROUTER_CLASSES], minProbability: 0.5, training: {}, weights: { bias: ROUTER_CLASSES.map((c) => (c === 'none' ? 20 : 0)) } });
+    const ctx = caseContextForFindings([{ eye: 'R', gradable: true, drGrade: 2, dmeRisk: 0, lesions: ['soft-exudate'] }], 'router-test-5');
+    const noModel = { generate: () => { throw new Error('the model was asked'); }, modelName: 'none' } as unknown as LlmService;
+    const q = 'do cotton wool spots go away by themselves';
+    expect(await answerQuestion(noModel, answerGuard, ctx, [], q, { gate: unsure, router: declinesAll })).toMatchObject({ model: 'question-router', text: GATED_REPLY.refuse });
+    expect(await answerQuestion(noModel, answerGuard, ctx, [], q, { gate: sure, router: declinesAll })).toMatchObject({ model: 'knowledge-base', knowledge: { entry: 'soft-exudate', found: 'retrieval' } });
   });
 });
