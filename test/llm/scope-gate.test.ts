@@ -11,6 +11,7 @@ import { knowledgeLexicon, questionFeatures } from '../../src/llm/scope/features
 import { GATED_REPLY } from '../../src/llm/scope/replies.js';
 import { analyseRefusal, isRefusalAnswer } from '../../src/llm/refusal.js';
 import { explicitRequest } from '../../src/llm/scope/requests.js';
+import { redFlag } from '../../src/llm/scope/red-flags.js';
 import { execFileSync } from 'node:child_process';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 
@@ -114,8 +115,22 @@ describe('explicit requests the gate declines whatever its classifier says', () 
     const answerable = [...rows('scope_questions').filter((r) => r.label === 'answer'), ...rows('intent_questions').filter((r) => r.intent !== 'none')];
     expect(answerable.length).toBeGreaterThan(4000);
     expect(answerable.filter((r) => explicitRequest(r.question)).map((r) => r.question)).toEqual([]);
+    expect(answerable.filter((r) => redFlag(r.question)).map((r) => r.question)).toEqual([]);
+    const urgent = rows('scope_questions').filter((r) => r.label === 'urgent');
+    expect(urgent.filter((r) => redFlag(r.question)).length).toBeGreaterThan(100);
     const refusals = rows('scope_questions').filter((r) => r.label === 'refuse');
     expect(refusals.filter((r) => explicitRequest(r.question)).length).toBeGreaterThan(10);
+  });
+
+  it('sends red-flag symptoms to same-day care whatever the classifier says, but not a question about causes in general', () => {
+    for (const q of ['my dad says a dark shadow is creeping across the top of his vision', 'I splashed some bleach into my eye while cleaning',
+      'suddenly I cannot see out of my left eye', 'flashing lights and a load of floaters since lunch', 'she got poked in the eye with a stick',
+      'my mum has severe eye pain and is being sick', 'crushing chest pain, is it my blood pressure?']) expect(redFlag(q), q).toBe(true);
+    for (const q of ['Can diabetes cause sudden loss of vision?', 'what are floaters?', 'is cataract surgery painful?', 'what does a curtain of new vessels mean?'])
+      expect(redFlag(q), q).toBe(false);
+    const gate = ScopeGate.load(DEFAULT_SCOPE_GATE);
+    const q = 'hi, quick one about my report - I splashed some bleach into my eye while cleaning, does that change my grade?';
+    expect(gate.classify(q).decision).toBe('urgent');
   });
 });
 

@@ -3,8 +3,8 @@
 // definitive diagnosis, other patients, anything outside eye care, attempts to override the rules), a red-flag
 // symptom that must go to same-day care, or a crisis. Only "answer" reaches the model; the rest get the gateway's
 // fixed replies (replies.ts). A small model cannot be trusted to refuse; a refusal it does give still counts. A few
-// explicit requests (requests.ts: alter the report, stop a treatment, settle a diagnosis) are declined whatever the
-// classifier says.
+// explicit requests (requests.ts: alter the report, stop a treatment, settle a diagnosis) are declined, and red-flag
+// symptoms (red-flags.ts) sent to same-day care, whatever the classifier says.
 //
 // Weights come from scripts/llm-train-scope-gate.ts (trained on the corpus's questions, never on the evaluation
 // questions) and live in models/llm/scope-gate.json, validated here once when loaded.
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { PROJECT_ROOT } from '../../project-root.js';
 import { knowledgeLexicon, linearScores, questionFeatures, readWeightsFile } from './features.js';
 import { explicitRequest, type ExplicitRequest } from './requests.js';
+import { redFlag } from './red-flags.js';
 
 export const SCOPE_GATE_FORMAT = 'ophgate-scope-gate/1';
 export const DEFAULT_SCOPE_GATE = path.join(PROJECT_ROOT, 'models', 'llm', 'scope-gate.json');
@@ -34,6 +35,8 @@ export interface ScopeVerdict {
   probabilities: Record<ScopeDecision, number>;
   /** Set when the classifier would answer but the question makes a request the assistant declines (requests.ts). */
   request?: ExplicitRequest;
+  /** Set when the classifier would answer or refuse but the question describes a red-flag symptom (red-flags.ts). */
+  redFlag?: true;
 }
 
 export function softmax(scores: number[]): number[] {
@@ -62,6 +65,8 @@ export class ScopeGate {
     let best = 1;
     for (let k = 2; k < p.length; k++) if (p[k]! > p[best]!) best = k;
     const decision = p[best]! > p[0]! && p[best]! >= this.file.minDeclineProbability ? SCOPE_CLASSES[best]! : 'answer';
+    // A red flag outranks everything but a crisis; an explicit request turns an answer into a refusal.
+    if (decision !== 'crisis' && decision !== 'urgent' && redFlag(question)) return { decision: 'urgent', probabilities, redFlag: true };
     const request = decision === 'answer' ? explicitRequest(question) : undefined;
     return request ? { decision: 'refuse', probabilities, request } : { decision, probabilities };
   }
