@@ -22,10 +22,8 @@ import { CANNOT_ANSWER, GATED_REPLY } from './scope/replies.js';
 import { isRefusalAnswer } from './refusal.js';
 import type { QuestionRouter, Route } from './intent/router.js';
 import { retrievedKnowledgeAnswer, routedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
-import { CASE_INTENTS, namedSide } from './intent/intents.js';
+import { CASE_INTENTS, namedSide, type KnowledgeIntent } from './intent/intents.js';
 import { fieldsAskedFor } from './knowledge/retrieval.js';
-import type { KnowledgeIntent } from './intent/intents.js';
-
 
 /** What the model is told about a case: the report stage's summary and narrative of the study's latest analysis. */
 export interface CaseContext {
@@ -171,14 +169,14 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
   // itself checked) rather than nothing, as the narrative falls back to the deterministic text.
   const fromReport = reportAnswer(route, ctx, question);
   if (fromReport && guard(fromReport, ctx.summary).ok) {
-    // The report says what was found; what the question asks about it (treatment, outlook, tests) is general
-    // knowledge: the passage that answers it, when retrieval finds one, follows under its own label.
-    // What a finding is or looks like explains the report's line; treatment, causes, outlook or urgency only when the
-    // question asks for them in so many words ("what grade was found?" needs no passage on the outlook).
+    // The report says what was found; a retrieved passage may follow under its own label: what the finding is or
+    // looks like always, treatment, causes, outlook or urgency only when the question asks for them in so many words
+    // ("what grade was found?" needs no passage on the outlook).
     const found = options.router && options.knowledgeAnswers !== false ? retrievedKnowledgeAnswer(question, ctx.summary) : undefined;
     const kb = found && (found.field === 'what' || found.field === 'fundusAppearance' || fieldsAskedFor(question).includes(found.field)) ? found : undefined;
-    const knowledge = kb ? (({ text: _t, ...k }) => k)(kb) : undefined;
-    return { text: kb ? `${fromReport}\n\n${kb.text}` : fromReport, replaced: true, attempts, model: 'report', ...extra, ...(knowledge ? { knowledge } : {}) };
+    if (!kb) return { text: fromReport, replaced: true, attempts, model: 'report', ...extra };
+    const { text: passage, ...knowledge } = kb;
+    return { text: `${fromReport}\n\n${passage}`, replaced: true, attempts, model: 'report', ...extra, knowledge };
   }
   return { text: CANNOT_ANSWER, replaced: true, attempts, model: llm.modelName, ...extra };
 }
