@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LLM_MODEL } from '../src/config/schema.js';
 import { PROJECT_ROOT } from '../src/project-root.js';
 import { formatReport, runLlmEvaluation } from '../src/llm/evaluation/run.js';
-import { EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3 } from '../src/llm/knowledge/schema.js';
+import { EVAL_QUESTION_SETS } from '../src/llm/knowledge/schema.js';
 import { benchmarksSection, DOCS_HEADING } from '../src/llm/evaluation/docs.js';
 import { writeDocSection } from '../bench/docs-section.js';
 
@@ -62,10 +62,9 @@ async function main(): Promise<void> {
   }
   // Which question sets (1, 2, 3: eval-questions.json, -2, -3); all by default. Development runs leave out the
   // held-out third set so that its figures are not seen while the dialogue is being changed.
-  const setFiles = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3];
   const sets = values.sets?.split(',').map((x) => Number(x.trim()));
-  if (sets && (!sets.length || sets.some((n) => !Number.isInteger(n) || n < 1 || n > setFiles.length))) {
-    console.error(`--sets must list set numbers from 1 to ${setFiles.length}, got "${values.sets}"\n${USAGE}`);
+  if (sets && (!sets.length || sets.some((n) => !Number.isInteger(n) || n < 1 || n > EVAL_QUESTION_SETS.length))) {
+    console.error(`--sets must list set numbers from 1 to ${EVAL_QUESTION_SETS.length}, got "${values.sets}"\n${USAGE}`);
     process.exit(2);
   }
   const limit = wholeNumber('limit', values.limit, undefined);
@@ -87,7 +86,7 @@ async function main(): Promise<void> {
     // The gateway's dialogue as configured by default: the scope gate, then the question router.
     ...(values['no-router'] ? { questionRouter: null } : values.router ? { questionRouter: path.resolve(values.router) } : {}),
     ...(values['scope-gate'] ? { scopeGate: path.resolve(values['scope-gate']) } : {}),
-    ...(sets ? { questionsFiles: sets.map((n) => setFiles[n - 1]!) } : {}),
+    ...(sets ? { questionsFiles: sets.map((n) => EVAL_QUESTION_SETS[n - 1]!) } : {}),
     ...(values['no-knowledge-answers'] ? { knowledgeAnswers: false } : {}),
     ...(values.gpu ? { gpu: values.gpu as 'auto' | 'off' } : {}),
     onProgress: values.quiet ? undefined : (stage, done, total) => {

@@ -30,8 +30,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# The scope gate's bank already has the base parser and the typo maker (same draws, so output is unchanged).
-from scope_questions import parse, typo  # noqa: E402
+# The scope gate's bank already has the base parser and the noise maker (same draws, so output is unchanged).
+from scope_questions import noisy, parse  # noqa: E402
 
 CASE_INTENTS = ("overall", "which-eye", "grade", "urgency", "next", "lesion", "cdr", "eye", "label", "quality", "macula")
 KNOWLEDGE_INTENTS = ("what", "fundusAppearance", "symptoms", "causesAndRisks", "confirmingExams",
@@ -935,21 +935,6 @@ def fill(text: str, rng: random.Random) -> str:
     return SLOT_RE.sub(lambda m: rng.choice(SLOTS[m.group(1)]), text)
 
 
-def noisy(text: str, rng: random.Random) -> str:
-    if rng.random() < 0.3:
-        for uk, us in US_SPELLING:
-            text = re.sub(rf"\b{uk}", us, text, flags=re.IGNORECASE)
-    if rng.random() < 0.15:
-        text = typo(text, rng)
-    if rng.random() < 0.25:
-        text = text.replace("'", "")
-    if rng.random() < 0.3:
-        text = text.rstrip("?.!")
-    if rng.random() < 0.3:
-        text = text.lower()
-    return text
-
-
 def surface(intent: str, base: str, rng: random.Random, plain: bool) -> str:
     text = fill(base, rng)
     if plain:
@@ -958,7 +943,7 @@ def surface(intent: str, base: str, rng: random.Random, plain: bool) -> str:
     if opener:
         first = text if KEEP_CASE.match(text) else text[0].lower() + text[1:]
         text = f"{opener} {first}"
-    return noisy(text, rng)
+    return noisy(text, rng, None, US_SPELLING)
 
 
 def forms_wanted(rng: random.Random) -> int:

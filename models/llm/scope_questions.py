@@ -1068,9 +1068,13 @@ def typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def noisy(text: str, rng: random.Random, may_ask: bool) -> str:
+def noisy(text: str, rng: random.Random, may_ask: bool | None, spelling: list[tuple[str, str]] = US_SPELLING) -> str:
+    """Light noise: American spelling, a typo, no apostrophes, no final mark (or, with may_ask not None, one added), lower case.
+
+    The intent bank uses it too, with its own spelling list and no added mark (may_ask None).
+    """
     if rng.random() < 0.3:
-        for uk, us in US_SPELLING:
+        for uk, us in spelling:
             text = re.sub(rf"\b{uk}", us, text, flags=re.IGNORECASE)
     if rng.random() < 0.15:
         text = typo(text, rng)
@@ -1078,7 +1082,7 @@ def noisy(text: str, rng: random.Random, may_ask: bool) -> str:
         text = text.replace("'", "")
     if rng.random() < 0.3:
         text = text.rstrip("?.!")
-    elif not text.endswith(("?", ".", "!")) and rng.random() < 0.5:
+    elif may_ask is not None and not text.endswith(("?", ".", "!")) and rng.random() < 0.5:
         text += "?" if may_ask and rng.random() < 0.3 else "."  # a statement of distress stays a statement
     if rng.random() < 0.3:
         text = text.lower()

@@ -187,16 +187,20 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
  */
 export const REPORT_PREFIX = 'From OphGate\'s findings for this study (the deterministic report text): ';
 
+/** The Findings lines a question is about: the eye it names, else every photographed eye. */
+function askedLines(ctx: CaseContext, question: string): string[] {
+  const lines = ctx.findings?.split('\n').filter((l) => l.trim()) ?? [];
+  const side = namedSide(question);
+  return side ? lines.filter((l) => l.toLowerCase().startsWith(`${side} eye`)) : lines.filter((l) => !/: no photograph received/.test(l));
+}
+
 /**
  * The Findings line of the eye a question is about: the eye it names, else the only eye photographed; undefined for
  * a question about both eyes of a two-eye study, or a report without its Findings kept.
  */
 function eyeFindingsLine(ctx: CaseContext, question: string): string | undefined {
-  const lines = ctx.findings?.split('\n').filter((l) => l.trim()) ?? [];
-  const side = namedSide(question);
-  if (side) return lines.find((l) => l.toLowerCase().startsWith(`${side} eye`));
-  const imaged = lines.filter((l) => !/: no photograph received/.test(l));
-  return imaged.length === 1 ? imaged[0] : undefined;
+  const asked = askedLines(ctx, question);
+  return asked.length === 1 ? asked[0] : undefined;
 }
 
 /** A knowledge-base passage for a case's question: the report's line for the eye asked about (or its Impression) first. */
@@ -219,9 +223,7 @@ const SENTENCES_FOR: Partial<Record<string, RegExp>> = {
  * ungradable eye's line stays whole (that it could not be graded is the answer to anything asked of it).
  */
 function findingsFor(ctx: CaseContext, question: string, intent: string): string | undefined {
-  const lines = ctx.findings?.split('\n').filter((l) => l.trim()) ?? [];
-  const side = namedSide(question);
-  const asked = side ? lines.filter((l) => l.toLowerCase().startsWith(`${side} eye`)) : lines.filter((l) => !/: no photograph received/.test(l));
+  const asked = askedLines(ctx, question);
   const pattern = SENTENCES_FOR[intent];
   if (!asked.length) return undefined;
   return asked.map((line) => {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
-import { EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3, loadEvalQuestions, type EvalQuestion } from '../knowledge/schema.js';
+import { EVAL_QUESTION_SETS, loadEvalQuestions, type EvalQuestion } from '../knowledge/schema.js';
 import { PROJECT_ROOT } from '../../project-root.js';
 import { ScopeGate } from '../scope/gate.js';
 import { DEFAULT_QUESTION_ROUTER, QuestionRouter } from '../intent/router.js';
@@ -139,8 +139,9 @@ function summaryOf(r: Omit<LlmEvalReport, 'summary' | 'targets'>): Record<string
     dialogueTokensPerSecondP90: t(d.speed.tokensPerSecond.p90),
     threads: r.settings.threads,
     ...Object.fromEntries(r.dialogues.flatMap((x, i) => {
-      // Named by the file (eval-questions-N.json is set N), so that a run of some sets only keeps the names.
-      const set = `set${/eval-questions-(\d+)\.json$/.exec(x.file)?.[1] ?? (/eval-questions\.json$/.test(x.file) ? 1 : i + 1)}`;
+      // Named by the file's place among the sets, so that a run of some sets only keeps the names.
+      const n = EVAL_QUESTION_SETS.findIndex((f) => path.relative(PROJECT_ROOT, f) === x.file);
+      const set = `set${n >= 0 ? n + 1 : i + 1}`;
       const rows: [string, number | null][] = [
         [`${set}Questions`, x.questions], [`${set}AnswerAccuracy`, s(x.inScopeAccuracy.share)], [`${set}RefusalRate`, s(x.refusalRate.share)],
         [`${set}FalseRefusals`, s(x.falseRefusals.share)],
@@ -167,7 +168,7 @@ export async function runLlmEvaluation(options: LlmEvalOptions): Promise<LlmEval
   }
   if (!Number.isInteger(options.cases) || options.cases < 0) throw new RangeError(`cases must be a whole number >= 0, got ${options.cases}`);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) throw new RangeError(`limit must be a whole number >= 0, got ${options.limit}`);
-  const files = options.questionsFiles ?? [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3];
+  const files = options.questionsFiles ?? [...EVAL_QUESTION_SETS];
   const questionSets = files.map((f) => ({ file: f, questions: limitQuestions(loadEvalQuestions(f).questions, options.limit) }));
   const gatePath = options.scopeGate === undefined ? path.resolve(PROJECT_ROOT, DEFAULT_SCOPE_GATE) : options.scopeGate === null ? null : path.resolve(options.scopeGate);
   const gate = gatePath ? ScopeGate.load(gatePath) : undefined;

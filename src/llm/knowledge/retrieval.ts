@@ -9,15 +9,13 @@
 // A retrieved passage is only used when it is clearly about the question: the entry must be named by the question
 // (or be the case's own finding) and the score must reach a threshold; otherwise the gateway does what it did.
 import { KNOWLEDGE_FIELDS, loadKnowledgeBase, type KnowledgeEntry, type KnowledgeField } from './schema.js';
-
-export const PASSAGE_FIELDS = KNOWLEDGE_FIELDS;
-export type PassageField = KnowledgeField;
+import { STOP_WORDS, words } from '../scope/features.js';
 
 /**
  * The words a question uses when it asks for a field, whatever the condition: the knowledge base's headings in
  * everyday language. Written from the knowledge base's field definitions (README), not from any evaluation question.
  */
-const FIELD_CUES: Record<PassageField, string> = {
+const FIELD_CUES: Record<KnowledgeField, string> = {
   what: 'what mean means meaning definition explain explained plain english term jargon word called name type kind',
   fundusAppearance: 'look looks appear appears appearance seen see visible photo photograph picture image fundus spot spots colour shape',
   symptoms: 'symptom symptoms notice feel vision sight blurry blurred blur distorted floater floaters pain painful sign signs affect',
@@ -28,14 +26,9 @@ const FIELD_CUES: Record<PassageField, string> = {
   urgencyAndReferral: 'urgent urgently soon quickly wait waiting refer referral referred emergency serious worry worried hurry',
 };
 
-// Function words carry no topic ("what" and "why" stay: they ask for a field); a question's other words are
-// matched stemmed.
-const STOP = new Set(`a about above after again all also am an and any are as at be been before being below between both but by can
-could did do does doing down during each few for from further had has have having he her here hers him his how i if in into is
-it its itself just me more most my no nor not now of off on once only or other our out over own same she should so some such than
-that the their them then there these they this those through to too under until up very was we were when where which while who
-whom will with would you your yours im ive dont cant whats thats please tell know got one two also like want need thing things
-really ok okay hi hello thanks thank yes eye eyes`.split(/\s+/));
+// The gate's function words carry no topic here either, except "what", "why" and "get", which ask for a field
+// (FIELD_CUES); "eye" is in nearly every question and passage.
+const STOP = new Set([...[...STOP_WORDS].filter((w) => w !== 'what' && w !== 'why' && w !== 'get'), 'eye', 'eyes']);
 
 /**
  * A crude English stem, enough to join "treated"/"treatment"/"treats" and "haemorrhages"/"haemorrhage"/"hemorrhage":
@@ -52,25 +45,25 @@ export function stem(word: string): string {
   return w.length > 4 && w.endsWith('e') ? w.slice(0, -1) : w;
 }
 
+/** A text's topic words, stemmed. */
 export function terms(text: string): string[] {
-  const ws = text.normalize('NFKC').toLowerCase().replace(/[\u2018\u2019']/g, '').match(/[a-z0-9]+/g) ?? [];
-  return ws.filter((w) => !STOP.has(w) && w.length > 1).map(stem);
+  return words(text).filter((w) => !STOP.has(w) && w.length > 1).map(stem);
 }
 
-let cueTerms: Map<PassageField, Set<string>> | undefined;
+let cueTerms: Map<KnowledgeField, Set<string>> | undefined;
 /** The fields a question asks for in so many words (a cue word of the field among its terms: "treated", "why"...). */
-export function fieldsAskedFor(question: string): PassageField[] {
-  cueTerms ??= new Map(PASSAGE_FIELDS.map((f) => [f, new Set(terms(FIELD_CUES[f]))]));
+export function fieldsAskedFor(question: string): KnowledgeField[] {
+  cueTerms ??= new Map(KNOWLEDGE_FIELDS.map((f) => [f, new Set(terms(FIELD_CUES[f]))]));
   const q = terms(question);
-  return PASSAGE_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
+  return KNOWLEDGE_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
 }
 
-export interface Passage { entry: string; field: PassageField; terms: Map<string, number>; length: number }
+export interface Passage { entry: string; field: KnowledgeField; terms: Map<string, number>; length: number }
 
 /** How much the whole entry's relevance adds to a passage's own. */
 const ENTRY_WEIGHT = 0.5;
 
-export interface Retrieved { entry: string; field: PassageField; score: number }
+export interface Retrieved { entry: string; field: KnowledgeField; score: number }
 
 /** Okapi BM25 over a fixed set of bags of words. */
 class Bm25 {
@@ -115,9 +108,9 @@ export class KnowledgeRetriever {
     const entryDocs: Array<{ terms: Map<string, number>; length: number }> = [];
     for (const e of entries) {
       const names = terms([e.name, ...e.synonyms].join(' '));
-      for (const field of PASSAGE_FIELDS) this.passages.push({ entry: e.key, field, ...bag([...terms(e[field]), ...names, ...terms(FIELD_CUES[field])]) });
+      for (const field of KNOWLEDGE_FIELDS) this.passages.push({ entry: e.key, field, ...bag([...terms(e[field]), ...names, ...terms(FIELD_CUES[field])]) });
       this.entryOf.set(e.key, entryDocs.length);
-      entryDocs.push(bag([...names, ...names, ...PASSAGE_FIELDS.flatMap((f) => terms(e[f]))]));
+      entryDocs.push(bag([...names, ...names, ...KNOWLEDGE_FIELDS.flatMap((f) => terms(e[f]))]));
     }
     this.passageIndex = new Bm25(this.passages);
     this.entryIndex = new Bm25(entryDocs);

@@ -20,6 +20,8 @@ export const EVAL_QUESTIONS_FILE_2 = path.join(KNOWLEDGE_DIR, 'eval-questions-2.
  * first two had been used to develop the gate, the router and the knowledge retrieval: the held-out set.
  */
 export const EVAL_QUESTIONS_FILE_3 = path.join(KNOWLEDGE_DIR, 'eval-questions-3.json');
+/** The question sets `npm run eval:llm` scores, in order (set 1, 2, 3). */
+export const EVAL_QUESTION_SETS = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3] as const;
 /** The mapping file that knowledge entries point into for their coded meaning. */
 export const FINDINGS_MAPPING = 'mappings/fundus-findings.json';
 

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { KNOWLEDGE_BASE_FILE } from '../knowledge/schema.js';
 
 // Words too common to say anything about a topic (English function words, question words, pronouns).
-const STOP = new Set(`a about above after again all also am an and any are as at be been before being below between both but by
+export const STOP_WORDS: ReadonlySet<string> = new Set(`a about above after again all also am an and any are as at be been before being below between both but by
 can could did do does doing down during each few for from further had has have having he her here hers him his how i if in
 into is it its itself just me more most my no nor not now of off on once only or other our out over own same she should so
 some such than that the their them then there these they this those through to too under until up very was we were what
@@ -22,7 +22,7 @@ export function knowledgeLexicon(file = KNOWLEDGE_BASE_FILE): Set<string> {
   const kb = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, unknown>[] };
   const lexicon = new Set<string>();
   const add = (value: unknown): void => {
-    if (typeof value === 'string') for (const w of words(value)) if (!STOP.has(w) && w.length > 2 && !/^\d+$/.test(w)) lexicon.add(w.replace(/s$/, ''));
+    if (typeof value === 'string') for (const w of words(value)) if (!STOP_WORDS.has(w) && w.length > 2 && !/^\d+$/.test(w)) lexicon.add(w.replace(/s$/, ''));
     else if (Array.isArray(value)) value.forEach(add);
   };
   for (const e of kb.entries) for (const [k, v] of Object.entries(e)) if (k !== 'sources' && k !== 'key' && k !== 'codeRef') add(v);
@@ -54,7 +54,7 @@ export function questionFeatures(text: string, lexicon: ReadonlySet<string>): st
     out.add(`w:${w}`);
     if (i > 0) out.add(`b:${ws[i - 1]} ${w}`);
   });
-  const content = ws.filter((w) => !STOP.has(w) && w.length > 2);
+  const content = ws.filter((w) => !STOP_WORDS.has(w) && w.length > 2);
   const inDomain = content.filter((w) => lexicon.has(w.replace(/s$/, ''))).length;
   out.add(`domain:${Math.min(inDomain, 3)}`);
   const share = content.length ? inDomain / content.length : 0;
