@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 import scope_questions as sq  # noqa: E402
 
 MIN_BASES = {"answer": 250, "refuse": 200, "urgent": 80, "crisis": 40}
-REFUSE_CATEGORIES = {"dosing", "stop", "report", "definitive", "images", "others", "outside", "injection"}
+REFUSE_CATEGORIES = {"dosing", "stop", "report", "definitive", "images", "others", "outside", "injection", "admin"}
 
 
 class ScopeQuestionBank(unittest.TestCase):
