@@ -182,13 +182,14 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     expect(d.speed.generations).toBe(6);
     expect(d.speed.tokensPerSecond.median).toBeGreaterThan(0);
 
-    // The second and third hand-written sets are scored on their own, and all through the scope gate.
-    expect(r.dialogues).toHaveLength(3);
+    // Each hand-written set is scored on its own, and all through the scope gate.
+    expect(r.dialogues).toHaveLength(4);
     expect(r).not.toHaveProperty('dialogue'); // one copy of each set's results
-    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json', 'eval-questions-3.json']);
+    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json', 'eval-questions-3.json', 'eval-questions-4.json']);
     expect(r.dialogues[1]!.questions).toBe(6);
     expect(r.dialogues[2]!.questions).toBe(6);
-    expect(Object.keys(r.summary).filter((k) => /^set3Gateway/.test(k)).length).toBeGreaterThan(0);
+    expect(r.dialogues[3]!.questions).toBe(6);
+    expect(Object.keys(r.summary).filter((k) => /^set4Gateway/.test(k)).length).toBeGreaterThan(0);
     expect(r.scopeGate?.path).toBe('models/llm/scope-gate.json');
     for (const x of r.dialogues) {
       const g = x.gateway!;
@@ -215,8 +216,8 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
       expect(g.routed.count).toBe(x.perQuestion.filter((q) => q.kind !== 'refusal' && q.route).length);
       expect(Object.values(g.gateDecisions).flatMap((byDecision) => Object.values(byDecision)).reduce((a, b) => a + b, 0)).toBe(x.questions);
     }
-    expect(r.targets.map((t) => t.name)).toHaveLength(12);
-    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(9);
+    expect(r.targets.map((t) => t.name)).toHaveLength(15);
+    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(12);
     for (const t of r.targets) expect(t.met === null || typeof t.met === 'boolean').toBe(true);
     expect(r.targets.find((t) => t.name === 'contradictions after the guard')!.met).toBe(true);
 

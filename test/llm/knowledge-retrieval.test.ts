@@ -103,11 +103,13 @@ describe('knowledge retrieval', () => {
       { eye: 'L', gradable: false },
     ], 'retrieval-test-3');
     expect(caseEntries(ctx.summary).sort()).toEqual(['diabetic-macular-oedema', 'diabetic-retinopathy', 'dme-risk-1', 'dr-grade-4', 'haemorrhage', 'hard-exudate', 'image-quality-issue']);
-    // "laser" names no entry; in this case it is about the proliferative retinopathy's treatment.
-    expect(retrievedKnowledgeAnswer('will I need laser?')).toBeUndefined();
-    const a = retrievedKnowledgeAnswer('will I need laser?', ctx.summary);
+    // "How is it treated?" names no entry; in this case it is about the proliferative retinopathy's treatment.
+    expect(retrievedKnowledgeAnswer('how would they treat it?')).toBeUndefined();
+    const a = retrievedKnowledgeAnswer('how would they treat it?', ctx.summary);
     expect(a?.field).toBe('treatmentAndPrevention');
     expect(caseEntries(ctx.summary)).toContain(a!.entry);
+    // A treatment it names (care knowledge) is searched together with the case's findings.
+    expect(retrievedKnowledgeAnswer('what happens at the laser appointment?', ctx.summary)).toMatchObject({ entry: 'retinal-laser', field: 'whatToExpect' });
   });
 
   it('when the model\'s answers to a case question fail the guard, the report\'s line comes first and a retrieved passage after', async () => {

@@ -7,6 +7,7 @@
 // checks that each still occurs there, so a change to the corpus cannot silently leave the router behind.
 import type { StudySummary } from '../../report/eye-summary.js';
 import { KNOWLEDGE_FIELDS, loadKnowledgeBase } from '../knowledge/schema.js';
+import { loadCareKnowledge } from '../knowledge/care.js';
 import { imagedEyes as imaged } from '../guard/schema.js';
 
 export const CASE_INTENTS = ['overall', 'which-eye', 'grade', 'urgency', 'next', 'lesion', 'cdr', 'eye', 'label', 'quality', 'macula'] as const;
@@ -66,14 +67,11 @@ export function plainName(name: string): string {
   return /^[A-Z]{2}/.test(n) ? n : n.charAt(0).toLowerCase() + n.slice(1);
 }
 
-let kbNames: { names: KbName[]; plain: Map<string, string> } | undefined;
-/** Every knowledge-base entry's name and synonyms as patterns, longest first; short all-capital ones match case-sensitively. */
-function knowledgeNames(): { names: KbName[]; plain: Map<string, string> } {
-  if (kbNames) return kbNames;
-  const kb = loadKnowledgeBase();
+/** Entries' names and synonyms as patterns, longest first; short all-capital ones match case-sensitively. */
+function namePatterns(entries: ReadonlyArray<{ key: string; name: string; synonyms: readonly string[] }>): { names: KbName[]; plain: Map<string, string> } {
   const names: KbName[] = [];
   const plain = new Map<string, string>();
-  for (const e of kb.entries) {
+  for (const e of entries) {
     plain.set(e.key, plainName(e.name));
     for (const n of [plainName(e.name), e.name.replace(/\s*\([^)]*\)\s*$/, ''), ...e.synonyms]) {
       const acronym = /^[A-Z]{2,4}s?$/.test(n);
@@ -83,8 +81,24 @@ function knowledgeNames(): { names: KbName[]; plain: Map<string, string> } {
     }
   }
   names.sort((a, b) => b.length - a.length);
-  kbNames = { names, plain };
+  return { names, plain };
+}
+
+let kbNames: { names: KbName[]; plain: Map<string, string> } | undefined;
+/** Every knowledge-base entry's name and synonyms as patterns. */
+function knowledgeNames(): { names: KbName[]; plain: Map<string, string> } {
+  kbNames ??= namePatterns(loadKnowledgeBase().entries);
   return kbNames;
+}
+
+let careNames: KbName[] | undefined;
+/**
+ * The care knowledge's names (care.ts: examinations, treatments, the screening service). Retrieval may answer from
+ * them; the router's knowledge intents do not (the bundled model was never taught them).
+ */
+function careNamePatterns(): KbName[] {
+  careNames ??= namePatterns(loadCareKnowledge().entries).names;
+  return careNames;
 }
 
 /** The knowledge-base entry a question names (its longest matching name), if any. */
@@ -103,12 +117,14 @@ const EVERYDAY: Array<{ kb: string; pattern: RegExp }> = [
 
 /**
  * Every knowledge-base entry a question mentions, by name, synonym or everyday word (a lesion, a label, "eye
- * pressure"): the entries a passage found by content (../knowledge/retrieval.ts) may come from.
+ * pressure"), and every care entry it names ("OCT", "the injections"): the entries a passage found by content
+ * (../knowledge/retrieval.ts) may come from.
  */
 export function mentionedEntries(question: string): string[] {
   const keys = new Set<string>();
   for (const n of knowledgeNames().names) if (n.pattern.test(question)) keys.add(n.key);
   for (const x of [...LESIONS, ...LABELS, ...EVERYDAY]) if (x.pattern.test(question)) keys.add(x.kb);
+  for (const n of careNamePatterns()) if (n.pattern.test(question)) keys.add(n.key);
   return [...keys];
 }
 

@@ -7,14 +7,15 @@
 // A question the router cannot place is looked up by content instead (../knowledge/retrieval.ts): its best passage is
 // used when its score reaches MIN_RETRIEVAL_SCORE, else the question goes on to the model as before.
 import { KNOWLEDGE_FIELDS, loadKnowledgeBase, type KnowledgeEntry } from '../knowledge/schema.js';
-import { KnowledgeRetriever } from '../knowledge/retrieval.js';
+import { KnowledgeRetriever, type PassageField } from '../knowledge/retrieval.js';
+import { loadCareKnowledge, type CareEntry } from '../knowledge/care.js';
 import type { StudySummary } from '../../report/eye-summary.js';
 import { caseEntries, mentionedEntries, plainName, type KnowledgeIntent } from './intents.js';
 
 export interface KnowledgeAnswer {
   text: string;
   entry: string;
-  field: KnowledgeIntent;
+  field: PassageField;
   sources: KnowledgeEntry['sources'];
   /** How the passage was found: the router's intent and the entry named, or retrieval by content (with its BM25 score). */
   found: 'router' | 'retrieval';
@@ -33,14 +34,19 @@ export const MIN_RETRIEVAL_SCORE = 3;
 let retriever: KnowledgeRetriever | undefined;
 
 /**
- * The knowledge-base passage that answers a question by content, if one scores high enough: among the entries the
- * question mentions, or, for a case's question that mentions none, among the case's own findings.
+ * The knowledge-base passage that answers a question by content, if one scores high enough: among the findings'
+ * entries the question mentions; else among the care entries it names and, for a case's question, the case's own
+ * findings; a general question that mentions nothing, among the entries a rare word of it points to ("drusen").
  */
 export function retrievedKnowledgeAnswer(question: string, summary?: StudySummary): KnowledgeAnswer | undefined {
-  const mentioned = mentionedEntries(question);
-  const entries = mentioned.length || !summary ? mentioned : caseEntries(summary);
-  if (!entries.length) return undefined;
   retriever ??= new KnowledgeRetriever();
+  const mentioned = mentionedEntries(question);
+  // A case's question that names no finding ("will I need laser?") may be about the case's own findings as much as
+  // about the treatment it names: both are searched. A general one that names nothing may use a rare word instead.
+  const namesFinding = mentioned.some((k) => !isCareEntry(k));
+  const rare = mentioned.length || summary ? [] : retriever.entriesByRareTerms(question);
+  const entries = namesFinding ? mentioned : [...new Set([...mentioned, ...rare, ...(summary ? caseEntries(summary) : [])])];
+  if (!entries.length) return undefined;
   const best = retriever.search(question, { entries, limit: 1 })[0];
   if (!best || best.score < MIN_RETRIEVAL_SCORE) return undefined;
   const a = knowledgeAnswer(best.entry, best.field);
@@ -66,15 +72,19 @@ export function routedKnowledgeAnswer(entry: string, field: KnowledgeIntent, que
   return (r.score ?? 0) >= ownScore + ROUTE_OVERRIDE_MARGIN ? r : own;
 }
 
-let entries: Map<string, KnowledgeEntry> | undefined;
+let entries: Map<string, KnowledgeEntry | CareEntry> | undefined;
+let careKeys: Set<string> | undefined;
+const isCareEntry = (key: string) => (careKeys ??= new Set(loadCareKnowledge().entries.map((e) => e.key))).has(key);
 
-export function knowledgeAnswer(entryKey: string, field: KnowledgeIntent): KnowledgeAnswer | undefined {
-  entries ??= new Map(loadKnowledgeBase().entries.map((e) => [e.key, e]));
+/** An entry's field as an answer: the knowledge base's or the care knowledge's passage, under a label naming its sources. */
+export function knowledgeAnswer(entryKey: string, field: PassageField): KnowledgeAnswer | undefined {
+  entries ??= new Map<string, KnowledgeEntry | CareEntry>([...loadKnowledgeBase().entries, ...loadCareKnowledge().entries].map((e) => [e.key, e]));
   const e = entries.get(entryKey);
-  if (!e) return undefined;
+  const passage = e && (e as unknown as Record<string, unknown>)[field];
+  if (!e || typeof passage !== 'string') return undefined;
   const publishers = [...new Set(e.sources.map((s) => s.publisher))];
   return {
-    text: `${e[field]}\n\n(General information on ${plainName(e.name)} from OphGate's knowledge base; sources: ${publishers.join('; ')}.)`,
+    text: `${passage}\n\n(General information on ${plainName(e.name)} from OphGate's knowledge base; sources: ${publishers.join('; ')}.)`,
     entry: e.key, field, sources: e.sources, found: 'router',
   };
 }

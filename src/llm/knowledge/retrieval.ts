@@ -8,8 +8,15 @@
 //
 // A retrieved passage is only used when it is clearly about the question: the entry must be named by the question
 // (or be the case's own finding) and the score must reach a threshold; otherwise the gateway does what it did.
+//
+// The passages are the knowledge base's (what a finding is, looks like, ...) and the care knowledge's (care.ts: what
+// an examination or treatment is, who it is for, what to expect, what follows, when to get help), in one index.
 import { KNOWLEDGE_FIELDS, loadKnowledgeBase, type KnowledgeEntry, type KnowledgeField } from './schema.js';
+import { CARE_FIELDS, loadCareKnowledge, type CareEntry, type CareField } from './care.js';
 import { STOP_WORDS, words } from '../scope/features.js';
+
+/** A passage's field: a knowledge-base field, or a care entry's. */
+export type PassageField = KnowledgeField | CareField;
 
 /**
  * The words a question uses when it asks for a field, whatever the condition: the knowledge base's headings in
@@ -25,6 +32,16 @@ const FIELD_CUES: Record<KnowledgeField, string> = {
   prognosisAndLifestyle: 'outlook future prognosis blind blindness worse progress lifestyle diet exercise smoking drive driving live long normal',
   urgencyAndReferral: 'urgent urgently soon quickly wait waiting refer referral referred emergency serious worry worried hurry',
 };
+
+/** The same for the care knowledge's fields ("what" is the knowledge base's). */
+const CARE_CUES: Record<Exclude<CareField, 'what'>, string> = {
+  purpose: 'why need needed for used use purpose reason show shows check checks detect find help who point benefit work works',
+  whatToExpect: 'how done happen happens expect feel hurt hurts painful pain long take takes procedure sting stinging numb needle awake',
+  afterwards: 'after afterwards later side effects recovery recover drive driving work home result results hours days sunglasses normal',
+  whenToSeekHelp: 'worry worried wrong warning sign signs emergency urgent urgently help contact call problem problems',
+};
+
+const cuesOf = (field: PassageField): string => (field in FIELD_CUES ? FIELD_CUES[field as KnowledgeField] : CARE_CUES[field as Exclude<CareField, 'what'>]);
 
 // The gate's function words carry no topic here either, except "what", "why" and "get", which ask for a field
 // (FIELD_CUES); "eye" is in nearly every question and passage.
@@ -50,29 +67,40 @@ export function terms(text: string): string[] {
   return words(text).filter((w) => !STOP.has(w) && w.length > 1).map(stem);
 }
 
-let cueTerms: Map<KnowledgeField, Set<string>> | undefined;
+const ALL_FIELDS: readonly PassageField[] = [...new Set<PassageField>([...KNOWLEDGE_FIELDS, ...CARE_FIELDS])];
+let cueTerms: Map<PassageField, Set<string>> | undefined;
 /** The fields a question asks for in so many words (a cue word of the field among its terms: "treated", "why"...). */
-export function fieldsAskedFor(question: string): KnowledgeField[] {
-  cueTerms ??= new Map(KNOWLEDGE_FIELDS.map((f) => [f, new Set(terms(FIELD_CUES[f]))]));
+export function fieldsAskedFor(question: string): PassageField[] {
+  cueTerms ??= new Map(ALL_FIELDS.map((f) => [f, new Set(terms(cuesOf(f)))]));
   const q = terms(question);
-  return KNOWLEDGE_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
+  return ALL_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
 }
 
-export interface Passage { entry: string; field: KnowledgeField; terms: Map<string, number>; length: number }
+export interface Passage { entry: string; field: PassageField; terms: Map<string, number>; length: number }
+
+/** A word in the text of at most this many entries points to them (entriesByRareTerms). */
+const RARE_IN = 2;
 
 /** How much the whole entry's relevance adds to a passage's own. */
 const ENTRY_WEIGHT = 0.5;
 
-export interface Retrieved { entry: string; field: KnowledgeField; score: number }
+export interface Retrieved { entry: string; field: PassageField; score: number }
 
-/** Okapi BM25 over a fixed set of bags of words. */
+/**
+ * Okapi BM25 over a fixed set of bags of words. The collection statistics (document frequencies, mean length) come
+ * from the first `statsFrom` documents: the knowledge base's. Care passages added after them are scored on the same
+ * scale without moving the knowledge base's scores, on which the thresholds below were chosen.
+ */
 class Bm25 {
   private readonly df = new Map<string, number>();
   private readonly avgLength: number;
+  private readonly n: number;
 
-  constructor(private readonly docs: ReadonlyArray<{ terms: Map<string, number>; length: number }>) {
-    for (const d of docs) for (const t of d.terms.keys()) this.df.set(t, (this.df.get(t) ?? 0) + 1);
-    this.avgLength = docs.reduce((s, d) => s + d.length, 0) / docs.length;
+  constructor(private readonly docs: ReadonlyArray<{ terms: Map<string, number>; length: number }>, statsFrom = docs.length) {
+    const stats = docs.slice(0, statsFrom);
+    for (const d of stats) for (const t of d.terms.keys()) this.df.set(t, (this.df.get(t) ?? 0) + 1);
+    this.n = stats.length;
+    this.avgLength = stats.reduce((s, d) => s + d.length, 0) / stats.length;
   }
 
   score(query: readonly string[], i: number): number {
@@ -83,8 +111,8 @@ class Bm25 {
     for (const t of query) {
       const f = d.terms.get(t);
       if (!f) continue;
-      const df = this.df.get(t)!;
-      const idf = Math.log(1 + (this.docs.length - df + 0.5) / (df + 0.5));
+      const df = this.df.get(t) ?? 0;
+      const idf = Math.log(1 + (this.n - df + 0.5) / (df + 0.5));
       score += idf * ((f * (k1 + 1)) / (f + k1 * (1 - b + (b * d.length) / this.avgLength)));
     }
     return score;
@@ -103,18 +131,38 @@ export class KnowledgeRetriever {
   /** Each entry as one document: which condition a question is about shows across all its fields. */
   private readonly entryIndex: Bm25;
   private readonly entryOf = new Map<string, number>();
+  private readonly entryDocs: Array<{ terms: Map<string, number>; length: number }> = [];
 
-  constructor(entries: readonly KnowledgeEntry[] = loadKnowledgeBase().entries) {
-    const entryDocs: Array<{ terms: Map<string, number>; length: number }> = [];
-    for (const e of entries) {
-      const names = terms([e.name, ...e.synonyms].join(' '));
-      for (const field of KNOWLEDGE_FIELDS) this.passages.push({ entry: e.key, field, ...bag([...terms(e[field]), ...names, ...terms(FIELD_CUES[field])]) });
-      this.entryOf.set(e.key, entryDocs.length);
-      entryDocs.push(bag([...names, ...names, ...KNOWLEDGE_FIELDS.flatMap((f) => terms(e[f]))]));
+  constructor(entries: readonly KnowledgeEntry[] = loadKnowledgeBase().entries, care: readonly CareEntry[] = loadCareKnowledge().entries) {
+    const entryDocs = this.entryDocs;
+    const add = (key: string, nameList: readonly string[], fields: ReadonlyArray<[PassageField, string]>) => {
+      const names = terms(nameList.join(' '));
+      for (const [field, prose] of fields) this.passages.push({ entry: key, field, ...bag([...terms(prose), ...names, ...terms(cuesOf(field))]) });
+      this.entryOf.set(key, entryDocs.length);
+      entryDocs.push(bag([...names, ...names, ...fields.flatMap(([, prose]) => terms(prose))]));
+    };
+    for (const e of entries) add(e.key, [e.name, ...e.synonyms], KNOWLEDGE_FIELDS.map((f) => [f, e[f]]));
+    const [kbPassages, kbEntries] = [this.passages.length, entryDocs.length];
+    for (const e of care) add(e.key, [e.name, ...e.synonyms], CARE_FIELDS.map((f) => [f, e[f]]));
+    this.passageIndex = new Bm25(this.passages, kbPassages);
+    this.entryIndex = new Bm25(entryDocs, kbEntries);
+  }
+
+  /**
+   * The entries a question points to by a rare word of their text ("drusen", "tessellated") though it names none:
+   * each topic word of the question found in at most RARE_IN entries' text brings those entries. Cue words (what a
+   * question asks for) are left out: they say which field, not which entry. So are short words: the rare words of
+   * everyday English in the prose ("right", "plan", "train") point to an entry by accident.
+   */
+  entriesByRareTerms(question: string): string[] {
+    const cues = new Set(ALL_FIELDS.flatMap((f) => terms(cuesOf(f))));
+    const out = new Set<string>();
+    for (const t of new Set(terms(question))) {
+      if (t.length < 6 || cues.has(t) || /^\d/.test(t)) continue;
+      const having = [...this.entryOf].filter(([, i]) => this.entryDocs[i]!.terms.has(t)).map(([key]) => key);
+      if (having.length && having.length <= RARE_IN) having.forEach((k) => out.add(k));
     }
-    this.passageIndex = new Bm25(this.passages);
-    this.entryIndex = new Bm25(entryDocs);
-
+    return [...out];
   }
 
   /** Passages by BM25 score, best first; `entries` restricts the search (the entries a question or case names). */

@@ -17,11 +17,17 @@ export const EVAL_QUESTIONS_FILE = path.join(KNOWLEDGE_DIR, 'eval-questions.json
 export const EVAL_QUESTIONS_FILE_2 = path.join(KNOWLEDGE_DIR, 'eval-questions-2.json');
 /**
  * A third set, written blind (its writer saw only this schema, the knowledge README and the knowledge base) after the
- * first two had been used to develop the gate, the router and the knowledge retrieval: the held-out set.
+ * first two had been used to develop the gate, the router and the knowledge retrieval. Held out for one session
+ * (its aggregates seen three times), then used for development like the first two.
  */
 export const EVAL_QUESTIONS_FILE_3 = path.join(KNOWLEDGE_DIR, 'eval-questions-3.json');
-/** The question sets `npm run eval:llm` scores, in order (set 1, 2, 3). */
-export const EVAL_QUESTION_SETS = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3] as const;
+/**
+ * A fourth set, written blind the same way before any change of the session that added it: the held-out set, scored
+ * once at that session's end.
+ */
+export const EVAL_QUESTIONS_FILE_4 = path.join(KNOWLEDGE_DIR, 'eval-questions-4.json');
+/** The question sets `npm run eval:llm` scores, in order (set 1, 2, 3, 4). */
+export const EVAL_QUESTION_SETS = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3, EVAL_QUESTIONS_FILE_4] as const;
 /** The mapping file that knowledge entries point into for their coded meaning. */
 export const FINDINGS_MAPPING = 'mappings/fundus-findings.json';
 
@@ -32,8 +38,8 @@ export class KnowledgeFileError extends Error {
   }
 }
 
-const text = z.string().trim().min(1);
-const KEY = /^[a-z0-9][a-z0-9-]*$/;
+export const text = z.string().trim().min(1);
+export const KEY = /^[a-z0-9][a-z0-9-]*$/;
 
 // ---- Knowledge base ----
 
@@ -248,7 +254,8 @@ export function checkMentions(expect: { mustMention?: string[][]; mustNotMention
 
 // ---- Loaders ----
 
-function parseFile<T>(file: string, schema: z.ZodType<T>): T {
+/** Reads a JSON data file of this folder and validates it; the error names the file and each problem's path. */
+export function parseFile<T>(file: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

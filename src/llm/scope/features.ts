@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { KNOWLEDGE_BASE_FILE } from '../knowledge/schema.js';
+import { CARE_KNOWLEDGE_FILE } from '../knowledge/care.js';
 
 // Words too common to say anything about a topic (English function words, question words, pronouns).
 export const STOP_WORDS: ReadonlySet<string> = new Set(`a about above after again all also am an and any are as at be been before being below between both but by
@@ -17,15 +18,20 @@ export function words(text: string): string[] {
   return text.normalize('NFKC').toLowerCase().replace(/[\u2018\u2019']/g, '').match(/[a-z0-9]+/g) ?? [];
 }
 
-/** The content words of the knowledge base (names, synonyms and every prose field), singular and plural alike. */
-export function knowledgeLexicon(file = KNOWLEDGE_BASE_FILE): Set<string> {
-  const kb = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, unknown>[] };
+/**
+ * The content words of the knowledge base and the care knowledge (names, synonyms and every prose field), singular
+ * and plural alike: the language of what OphGate finds and of the examinations and treatments that follow.
+ */
+export function knowledgeLexicon(files: readonly string[] = [KNOWLEDGE_BASE_FILE, CARE_KNOWLEDGE_FILE]): Set<string> {
   const lexicon = new Set<string>();
   const add = (value: unknown): void => {
     if (typeof value === 'string') for (const w of words(value)) if (!STOP_WORDS.has(w) && w.length > 2 && !/^\d+$/.test(w)) lexicon.add(w.replace(/s$/, ''));
     else if (Array.isArray(value)) value.forEach(add);
   };
-  for (const e of kb.entries) for (const [k, v] of Object.entries(e)) if (k !== 'sources' && k !== 'key' && k !== 'codeRef') add(v);
+  for (const file of files) {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, unknown>[] };
+    for (const e of data.entries) for (const [k, v] of Object.entries(e)) if (k !== 'sources' && k !== 'key' && k !== 'codeRef') add(v);
+  }
   return lexicon;
 }
 
