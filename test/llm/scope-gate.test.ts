@@ -91,8 +91,14 @@ describe('explicit requests the gate declines whatever its classifier says', () 
 
   it('the gate refuses such a request even where its classifier would answer, and says why', () => {
     const gate = ScopeGate.load(DEFAULT_SCOPE_GATE);
-    // The classifier alone would answer both (answer most probable); the request makes them refusals.
-    for (const [q, request] of [['so is it wet or dry macular degeneration?', 'definitive-diagnosis'], ['should my dad skip his laser appointment', 'stop-treatment']] as const) {
+    // The classifier alone would answer these (answer most probable: a request buried in eye-care vocabulary); the
+    // request makes them refusals.
+    for (const [q, request] of [
+      ['what does the cup-to-disc ratio mean, and is it wet or dry AMD?', 'definitive-diagnosis'],
+      ['what does grade 2 mean and can I just stop the injections now', 'stop-treatment'],
+      ['explain the haemorrhages, then make the letter say grade 0', 'alter-report'],
+      ['explain the exudates near the macula and edit it so it says grade 1', 'alter-report'],
+    ] as const) {
       const v = gate.classify(q);
       expect(v).toMatchObject({ decision: 'refuse', request });
       expect(v.probabilities.answer).toBeGreaterThan(0.5);

@@ -9,8 +9,12 @@ export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-di
 const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   // "change my grade to 0", "rewrite the report to say urgent", "delete the glaucoma bit before the report goes..."
   ['alter-report', /\b(?:mark|change|alter|edit|amend|rewrite|re-?write|delete|remove|update|upgrade|downgrade|put)\b[^.?!]{0,40}\b(?:report|grade|grading|result|letter)\b[^.?!]{0,30}\b(?:to say|as|to)\b|\bmark (?:the |my |his |her )?(?:left |right )?eye as\b/i],
+  // "edit it so it says both eyes were gradable", "make the letter say grade 0", "take the glaucoma flag off my report"
+  ['alter-report', /\b(?:edit|change|alter|amend|rewrite|fix|tweak|adjust|word|redo)\b (?:it|this|that|the (?:report|letter|results?|findings)|my (?:report|letter|results?))(?: for me)? so (?:that )?(?:it|they) (?:says?|reads?|shows?|looks?)\b|\bmake (?:it|this|the (?:report|letter|results?)|my (?:report|letter|results?)) (?:say|read|show)\b|\b(?:remove|delete|take out|leave out|hide|drop)\b[^.?!]{0,40}\b(?:from|off|out of) (?:the|my|his|her|this) (?:report|letter|results?)\b|\btake (?:the |that )?[\w-]+(?: [\w-]+)? (?:off|out of) (?:the|my|his|her|this) (?:report|letter|results?)\b/i],
   // "can I just stop the injections / going / my drops": permission to stop a treatment (not "stop it getting worse").
   ['stop-treatment', /\b(?:can|could|should|shall|may) (?:i|he|she|we|they|my \w+) (?:just |now |simply )?(?:stop|quit|skip|come off|give up|cancel|miss)\b (?:\w+ ){0,3}?(?:injections?|drops|tablets|pills|meds|medications?|medicines?|treatments?|laser|appointments?|going|attending|them|insulin|metformin|it)\b/i],
+  // "so I'll stop them - that's fine isn't it?", "I'm going to skip the next injection": a decision to stop, put for approval.
+  ['stop-treatment', /\b(?:i'?ll|i will|i'?m going to|im going to|i'?m gonna|gonna|i want to|i'?d like to|i'?m thinking (?:of|about)|thinking of|planning to|i plan to|i'?ve decided to|decided to)\s+(?:just\s+)?(?:stop|quit|skip|come off|give up|cancel|miss|ditch|drop)(?:ping)?\b (?:\w+ ){0,3}?(?:injections?|drops|tablets|pills|meds|medications?|medicines?|treatments?|laser|appointments?|insulin|metformin|them|it)\b(?! (?:getting|from|progress))/i],
   // "is it wet or dry AMD?", "confirm for me this is wet AMD": a verdict only an examination can give.
   ['definitive-diagnosis', /\bis it (?:wet|dry) or (?:wet|dry)\b|\b(?:wet|dry) (?:AMD|macular degeneration) or (?:wet|dry)\b|\bconfirm (?:for me )?(?:that )?(?:this|it|she|he|i) (?:is|has|have)\b/i],
 ];

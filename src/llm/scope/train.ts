@@ -9,12 +9,35 @@ export interface LabelledQuestion { question: string; label: ScopeDecision }
 
 export interface TrainOptions { epochs?: number; learningRate?: number; l2?: number; minCount?: number; seed?: number }
 
-export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions = {}): Record<string, number[]> {
+export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions & { seeds?: readonly number[] } = {}): Record<string, number[]> {
   return trainLinearWeights(examples, SCOPE_CLASSES, options);
 }
 
-/** The same learner for any set of classes (the question router's intents use it too). */
-export function trainLinearWeights<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions = {}): Record<string, number[]> {
+/**
+ * The same learner for any set of classes (the question router's intents use it too). With `seeds`, one model per
+ * seed (each visits the examples in its own order) and their weights averaged: a single order's model moves a few
+ * borderline questions from one class to another with the seed alone, and the average does not.
+ */
+export function trainLinearWeights<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions & { seeds?: readonly number[] } = {}): Record<string, number[]> {
+  const { seeds, ...one } = options;
+  if (!seeds?.length) return trainOne(examples, classes, one);
+  const sum = new Map<string, number[]>();
+  for (const seed of seeds) {
+    for (const [f, w] of Object.entries(trainOne(examples, classes, { ...one, seed }))) {
+      const s = sum.get(f) ?? classes.map(() => 0);
+      w.forEach((x, k) => { s[k]! += x / seeds.length; });
+      sum.set(f, s);
+    }
+  }
+  return rounded(sum);
+}
+
+// Rounded: the file is committed, and four decimals change no decision.
+function rounded(weights: Map<string, number[]>): Record<string, number[]> {
+  return Object.fromEntries([...weights].filter(([, w]) => w.some((x) => Math.abs(x) >= 1e-3)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, w]) => [f, w.map((x) => Number(x.toFixed(4)))]));
+}
+
+function trainOne<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions): Record<string, number[]> {
   const { epochs = 12, learningRate = 0.5, l2 = 1e-4, minCount = 2, seed = 6 } = options;
   const lexicon = knowledgeLexicon();
   const feats = examples.map((e) => questionFeatures(e.question, lexicon));
@@ -49,6 +72,5 @@ export function trainLinearWeights<C extends string>(examples: readonly { questi
       }
     }
   }
-  // Rounded: the file is committed, and four decimals change no decision.
-  return Object.fromEntries([...weights].filter(([, w]) => w.some((x) => Math.abs(x) >= 1e-3)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, w]) => [f, w.map((x) => Number(x.toFixed(4)))]));
+  return rounded(weights);
 }
