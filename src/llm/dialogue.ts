@@ -66,8 +66,8 @@ export interface AnswerOptions {
 export interface DialogueAnswer {
   text: string;
   /**
-   * True when both attempts failed the guard: the answer is then the report's own section for a recognised case
-   * question (model "report"), else CANNOT_ANSWER.
+   * True when both attempts failed the guard: the answer is then the report's own section for the question (model
+   * "report"; the Impression and Recommendation for a question the router could not place), else CANNOT_ANSWER.
    */
   replaced: boolean;
   attempts: Array<{ guard: GuardVerdict; completionTokens: number; timeToFirstTokenMs: number | null; tokensPerSecond: number }>;
@@ -157,9 +157,12 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
     const text = g.text.trim();
     const guarded = guard(text, ctx.summary);
     // A recognised question about the case is one the model should answer: a refusal of it fails like a contradiction.
-    const declined = route && isCaseIntent(route.intent) && isRefusalAnswer(text);
+    // So does a refusal of a question the router could not place but the gate was sure is one to answer: the report
+    // answers it better than a refusal (the gate, not the model, is what keeps unsafe questions out).
+    const mustAnswer = route ? isCaseIntent(route.intent) : gate !== undefined && gate.probabilities.answer >= GATE_SURE;
+    const declined = mustAnswer && isRefusalAnswer(text);
     const verdict: GuardVerdict = declined
-      ? { ok: false, violations: [...guarded.violations, { kind: 'declined', sentence: text, detail: `the model declined a recognised question about the case (${route.intent})` }] }
+      ? { ok: false, violations: [...guarded.violations, { kind: 'declined', sentence: text, detail: route ? `the model declined a recognised question about the case (${route.intent})` : 'the model declined a question about the case that the scope gate passed' }] }
       : guarded;
     attempts.push({ guard: verdict, completionTokens: g.completionTokens, timeToFirstTokenMs: g.timeToFirstTokenMs, tokensPerSecond: g.tokensPerSecond });
     if (verdict.ok && text) return { text, replaced: false, attempts, model: llm.modelName, ...extra };
@@ -183,7 +186,8 @@ export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: C
 
 /**
  * The report section that answers a case intent: the Findings line of the eye asked about, the Findings for what was
- * seen, the Impression for the overall result, the Recommendation for what happens next.
+ * seen, the Impression for the overall result, the Recommendation for what happens next; both of the last two for a
+ * question without an intent.
  */
 export const REPORT_PREFIX = 'From OphGate\'s findings for this study (the deterministic report text): ';
 
@@ -246,6 +250,9 @@ function reportAnswer(route: Route | undefined, ctx: CaseContext, question: stri
       return `${REPORT_PREFIX}${ctx.impression}`;
     case 'urgency': case 'next':
       return `${REPORT_PREFIX}${ctx.recommendation}`;
+    case undefined:
+      // A question the router could not place: the report's result and what happens next.
+      return `${REPORT_PREFIX}${ctx.impression}\n\n${ctx.recommendation}`;
     default:
       return undefined;
   }

@@ -12,6 +12,7 @@ import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
 import { answerQuestion, REPORT_PREFIX } from '../../src/llm/dialogue.js';
 import { answerGuard } from '../../src/llm/answer-guard.js';
 import type { LlmService } from '../../src/llm/service.js';
+import { ScopeGate, SCOPE_CLASSES, SCOPE_GATE_FORMAT } from '../../src/llm/scope/gate.js';
 
 const kb = new Map(loadKnowledgeBase().entries.map((e) => [e.key, e]));
 /** A router that places nothing (every class equally likely, below any threshold) and declines nothing. */
@@ -148,6 +149,15 @@ describe('knowledge retrieval', () => {
     // Unrouted, the same refusal stands: the gate and router did not recognise the question as one to answer.
     const asTyped = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing });
     expect(asTyped).toMatchObject({ model: 'declining', replaced: false, text: 'I cannot advise on these photographs. Please ask your GP.' });
+    // Unrouted but passed by a gate sure it is one to answer: the refusal fails, and the report's result and next
+    // step are shown. A gate that let it through unsure leaves the refusal standing.
+    const gateWith = (answerScore: number) => new ScopeGate({ format: SCOPE_GATE_FORMAT, classes: [...SCOPE_CLASSES], minDeclineProbability: 0.5, weights: { bias: [answerScore, 0, 0, 0] }, training: {} });
+    const sure = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing, gate: gateWith(10) });
+    expect(sure.attempts.map((x) => x.guard.violations.map((v) => v.kind))).toEqual([['declined'], ['declined']]);
+    expect(sure).toMatchObject({ model: 'report', replaced: true, text: `${REPORT_PREFIX}${ctx.impression}\n\n${ctx.recommendation}` });
+    const unsure = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing, gate: gateWith(0.5) });
+    expect(unsure.gate?.decision).toBe('answer');
+    expect(unsure).toMatchObject({ model: 'declining', replaced: false });
   });
 
   it('the report\'s fallback for a finding question keeps each asked eye\'s heading and the sentences that answer it', async () => {
