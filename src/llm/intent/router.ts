@@ -41,11 +41,12 @@ export type QuestionRouterFile = z.infer<typeof routerFileSchema>;
 
 /**
  * The router's second opinion declines only at this probability of "none" or more. Chosen on the banks' held-back
- * questions that the scope gate lets through (scope and intent banks, seed 6: 432 answerable, 6 unsafe): at 0.5 it
- * declined 10 answerable and 3 unsafe questions, at 0.8 2 and 3, at 0.9 1 and 2. The explicit-request rules
- * (../scope/requests.ts) now catch some of what only the second opinion used to.
+ * questions that the scope gate lets through without conviction (p(answer) < GATE_SURE; scope and intent banks, seed
+ * 6, gate and router of 0abc9bc: 93 answerable, 13 unsafe): at 0.5 it declined 9 answerable and 2 unsafe questions,
+ * at 0.8 6 and 1, at 0.9 4 and 1, at 0.95 3 and 1. The explicit-request rules (../scope/requests.ts: now also prompt
+ * injection) catch some of what only the second opinion used to.
  */
-export const MIN_DECLINE_PROBABILITY = 0.8;
+export const MIN_DECLINE_PROBABILITY = 0.9;
 
 export interface IntentVerdict { intent: RouterClass; probability: number }
 

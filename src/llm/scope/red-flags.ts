@@ -12,6 +12,8 @@ const RED_FLAGS: RegExp[] = [
   /\bflash(?:es|ing)?(?: of light| lights?)?\b[^.?!]{0,50}\bfloaters?\b|\bfloaters?\b[^.?!]{0,50}\bflash(?:es|ing)?\b|\bshower of (?:floaters|black spots|dots)\b|\b(?:lots of|loads of|hundreds of|sudden) new floaters\b/i,
   /\b(?:chemical|bleach|acid|alkali|oven cleaner|drain cleaner|lime|cement|ammonia|descaler|caustic|solvent)\b[^.?!]{0,40}\b(?:in|into|splash(?:ed)?|got in|went in|sprayed)\b[^.?!]{0,20}\beyes?\b/i,
   /\b(?:hit|punched|struck|poked|stabbed|scratched|whacked|smacked)\b[^.?!]{0,25}\b(?:in|on) (?:the|my|his|her|their) eyes?\b|\beye injury\b|\binjured (?:my|his|her|the) eye\b/i,
+  // Blunt injury by a ball, fist or object, and blood seen in the front of the eye (hyphaema).
+  /\b(?:ball|fist|elbow|punch|stick|branch|stone|firework|cork|shuttlecock|bungee|hook|bat|racket)\b[^.?!]{0,20}\b(?:to|in|into|hit|struck|caught) (?:the|my|his|her|their|an?) eyes?\b|\bblood (?:in|at|inside) the front of (?:the|my|his|her|their) eyes?\b|\bblood (?:at|in) the front\b/i,
   /\b(?:severe|agonising|agonizing|excruciating|terrible|unbearable|really bad|extreme)\b[^.?!]{0,15}\beye pain\b|\bpainful red eye\b|\beye\b[^.?!]{0,30}\b(?:agonising|agonizing|excruciating|unbearable)\b/i,
   /\b(?:sudden(?:ly)?|out of nowhere|came on)\b[^.?!]{0,30}\bdouble vision\b|\bdouble vision\b[^.?!]{0,30}\b(?:sudden(?:ly)?|out of nowhere|came on|this morning|today)\b/i,
   /\bchest pain\b|\bcrushing (?:pain|chest)\b|\bpain (?:going |spreading )?(?:down|into|in) (?:my|his|her|the) (?:left )?arm\b|\bface (?:is )?droop|\bslurred speech\b/i,

@@ -1,10 +1,10 @@
 // Requests the assistant declines whatever words surround them: to alter the report, to approve stopping a
-// treatment, to settle a diagnosis the photographs cannot settle. The gate's classifier weighs words and word pairs,
+// treatment, to settle a diagnosis the photographs cannot settle, to override its rules. The gate's classifier weighs words and word pairs,
 // so a request worded around eye-care vocabulary ("mark the left eye as gradable", "can I just stop going to the
 // injections?") can read as an ordinary question to it; these patterns catch the request itself. They match none of
 // the banks' answerable questions (1,616 in the scope bank, 3,261 in the intent bank; test/llm/scope-gate.test.ts),
 // and when written matched only refusal turns among the corpus's 18,092 user questions (112 of them).
-export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis';
+export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis' | 'prompt-injection';
 
 const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   // "change my grade to 0", "rewrite the report to say urgent", "delete the glaucoma bit before the report goes..."
@@ -17,6 +17,9 @@ const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   ['stop-treatment', /\b(?:i'?ll|i will|i'?m going to|im going to|i'?m gonna|gonna|i want to|i'?d like to|i'?m thinking (?:of|about)|thinking of|planning to|i plan to|i'?ve decided to|decided to)\s+(?:just\s+)?(?:stop|quit|skip|come off|give up|cancel|miss|ditch|drop)(?:ping)?\b (?:\w+ ){0,3}?(?:injections?|drops|tablets|pills|meds|medications?|medicines?|treatments?|laser|appointments?|insulin|metformin|them|it)\b(?! (?:getting|from|progress))/i],
   // "is it wet or dry AMD?", "confirm for me this is wet AMD": a verdict only an examination can give.
   ['definitive-diagnosis', /\bis it (?:wet|dry) or (?:wet|dry)\b|\b(?:wet|dry) (?:AMD|macular degeneration) or (?:wet|dry)\b|\bconfirm (?:for me )?(?:that )?(?:this|it|she|he|i) (?:is|has|have)\b/i],
+  // Attempts to override the assistant's rules: a fake system or context marker, "ignore your instructions", "you are
+  // now", "print your prompt", "reply only with". The words of an instruction, not of a question about eyes.
+  ['prompt-injection', /^\s*(?:system|developer|admin|assistant)\s*:|<\/?(?:context|system|instructions?|prompt)>|\b(?:ignore|disregard|forget|override|bypass)\b (?:all |any )?(?:of )?(?:your |the (?:previous |prior |above |earlier |system )?|previous |prior |above |earlier |these |those |system )?(?:instructions?|rules?|prompts?|guidelines|guardrails|safety (?:rules|checks))\b(?! (?:about|for|on) )|\bnew instructions?\b|\byou are now\b|\b(?:developer|god|jailbreak|unrestricted|dan) mode\b|\b(?:print|show|reveal|repeat|output|leak)\b[^.?!]{0,25}\b(?:system prompt|hidden prompt|your prompt|your instructions|initial instructions)\b|\b(?:safety|guard) ?(?:checks?|rails?|filters?) (?:are |is )?(?:off|disabled|removed)\b|\b(?:reply|respond|answer) only (?:with )?['"]/i],
 ];
 
 /** The explicit request a question makes that the assistant must decline, if any. */
