@@ -18,7 +18,7 @@ import { caseFindingsJson } from './case-findings.js';
 import { dialogueSystemPrompt } from './prompts.js';
 import type { LlmService } from './service.js';
 import type { ScopeGate, ScopeVerdict } from './scope/gate.js';
-import { CANNOT_ANSWER, GATED_REPLY } from './scope/replies.js';
+import { CANNOT_ANSWER, GATED_REPLY, missingEyeReply } from './scope/replies.js';
 import { isRefusalAnswer } from './refusal.js';
 import type { QuestionRouter, Route } from './intent/router.js';
 import { retrievedKnowledgeAnswer, routedKnowledgeAnswer, type KnowledgeAnswer } from './intent/knowledge-answer.js';
@@ -106,7 +106,7 @@ export const GATE_SURE = 0.9;
 
 /** What the gateway decides before any generation: a reply of its own, or the question (maybe routed) for the model. */
 export type Screened =
-  | { by: 'scope-gate' | 'question-router'; text: string; gate?: ScopeVerdict }
+  | { by: 'scope-gate' | 'question-router' | 'report'; text: string; gate?: ScopeVerdict }
   | { by: 'knowledge-base'; text: string; gate?: ScopeVerdict; route?: Route; knowledge: Omit<KnowledgeAnswer, 'text'> }
   | { by: 'model'; gate?: ScopeVerdict; route?: Route };
 
@@ -118,6 +118,9 @@ export function screenQuestion(question: string, summary: StudySummary | undefin
   const gate = options.gate?.classify(question);
   if (gate && gate.decision !== 'answer') return { by: 'scope-gate', text: GATED_REPLY[gate.decision], gate };
   const g = gate ? { gate } : {};
+  // About an eye this study has no photograph of: say so, whatever else is asked of it.
+  const missing = summary && missingEye(question, summary);
+  if (missing) return { by: 'report', text: missingEyeReply(missing), ...g };
   // The router's second opinion: a question it takes for unsafe gets the gate's refusal, not the model, unless the
   // gate was sure the question is one to answer.
   if (options.router?.declines(question) && !(gate && gate.probabilities.answer >= GATE_SURE)) return { by: 'question-router', text: GATED_REPLY.refuse, ...g };
@@ -129,6 +132,18 @@ export function screenQuestion(question: string, summary: StudySummary | undefin
     return { by: 'knowledge-base', text, ...g, ...(route ? { route } : {}), knowledge };
   }
   return { by: 'model', ...g, ...(route ? { route } : {}) };
+}
+
+/**
+ * The eye a question asks about when the study has no photograph of it (and no photograph of unstated laterality
+ * that might be it). The asked eye is the one the question's last sentence names ("the report only has my right eye.
+ * so what does my left one show?"), else the one the whole question names.
+ */
+export function missingEye(question: string, summary: StudySummary): 'right' | 'left' | undefined {
+  if (summary.eyes.unknown && summary.eyes.unknown.status !== 'not-imaged') return undefined;
+  const sentences = question.split(/(?<=[.?!])\s+/).filter((x) => /[a-z]/i.test(x));
+  const side = namedSide(sentences[sentences.length - 1] ?? '') ?? namedSide(question);
+  return side && summary.eyes[side === 'right' ? 'R' : 'L'].status === 'not-imaged' ? side : undefined;
 }
 
 export async function answerQuestion(llm: LlmService, guard: AnswerGuard, ctx: CaseContext, history: readonly MessageRow[], question: string, options: AnswerOptions = {}): Promise<DialogueAnswer> {

@@ -9,7 +9,8 @@ import { caseEntries, mentionedEntries } from '../../src/llm/intent/intents.js';
 import { MIN_RETRIEVAL_SCORE, retrievedKnowledgeAnswer, routedKnowledgeAnswer } from '../../src/llm/intent/knowledge-answer.js';
 import { QuestionRouter, QUESTION_ROUTER_FORMAT, ROUTER_CLASSES } from '../../src/llm/intent/router.js';
 import { caseContextForFindings } from '../../src/llm/evaluation/cases.js';
-import { answerQuestion, REPORT_PREFIX } from '../../src/llm/dialogue.js';
+import { answerQuestion, missingEye, REPORT_PREFIX } from '../../src/llm/dialogue.js';
+import { isRefusalAnswer } from '../../src/llm/refusal.js';
 import { answerGuard } from '../../src/llm/answer-guard.js';
 import type { LlmService } from '../../src/llm/service.js';
 import { ScopeGate, SCOPE_CLASSES, SCOPE_GATE_FORMAT } from '../../src/llm/scope/gate.js';
@@ -158,6 +159,17 @@ describe('knowledge retrieval', () => {
     const unsure = await answerQuestion(decliningModel, answerGuard, ctx, [], 'and then?', { router: placesNothing, gate: gateWith(0.5) });
     expect(unsure.gate?.decision).toBe('answer');
     expect(unsure).toMatchObject({ model: 'declining', replaced: false });
+  });
+
+  it('a question about an eye the study has no photograph of is told so, without the model', async () => {
+    const ctx = caseContextForFindings([{ eye: 'R', gradable: true, drGrade: 1, dmeRisk: 0, lesions: ['microaneurysm'] }], 'retrieval-test-7');
+    expect(missingEye('the report only has my right eye. so what does my left one show?', ctx.summary)).toBe('left');
+    expect(missingEye('what does my right eye show?', ctx.summary)).toBeUndefined();
+    expect(missingEye('how are my eyes?', ctx.summary)).toBeUndefined();
+    const a = await answerQuestion(noModel, answerGuard, ctx, [], 'is the left eye ok?', { router: placesNothing });
+    expect(a).toMatchObject({ model: 'report', replaced: false, attempts: [] });
+    expect(a.text).toMatch(/no photograph of the left eye/);
+    expect(isRefusalAnswer(a.text)).toBe(true);
   });
 
   it('the report\'s fallback for a finding question keeps each asked eye\'s heading and the sentences that answer it', async () => {

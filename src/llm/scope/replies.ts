@@ -16,3 +16,10 @@ export const GATED_REPLY: Record<Exclude<ScopeDecision, 'answer'>, string> = {
 /** What a case question gets when neither the model's answers nor the report's section can be shown. */
 export const CANNOT_ANSWER =
   'I cannot answer that reliably from this case\'s findings. Please ask the ophthalmologist or screening clinician who reviews this report.';
+
+/**
+ * What a case question about an eye the study has no photograph of gets: the report says nothing of that eye, and
+ * a model asked about it could only invent.
+ */
+export const missingEyeReply = (side: 'right' | 'left'): string =>
+  `This study has no photograph of the ${side} eye, so I cannot tell you anything about it. Please ask the screening service or your optometrist whether it was photographed elsewhere.`;
