@@ -7,7 +7,7 @@
 // Validation is on the corpus's validation split and a held-back tenth of the bank's bases. The hand-written
 // evaluation questions are never read.
 //
-//   npx tsx scripts/llm-train-scope-gate.ts [--data models/llm/data] [--out models/llm/scope-gate.json] [--l2 1e-3] [--epochs 12] [--seeds 1,2,3,4,5,6,7,8] [--min-decline 0.5]
+//   npx tsx scripts/llm-train-scope-gate.ts [--data models/llm/data] [--out models/llm/scope-gate.json] [--l2 1e-3] [--epochs 12] [--seeds 1,2,3,4,5,6,7,8] [--min-decline 0.6]
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -57,7 +57,10 @@ const { values } = parseArgs({ options: { data: { type: 'string' }, out: { type:
 const seeds = (values.seeds ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
 if (!seeds.length || seeds.some((n) => !Number.isInteger(n))) throw new Error(`--seeds takes whole numbers separated by commas, got "${values.seeds}"`);
 const options = { l2: Number(values.l2 ?? 1e-3), epochs: Number(values.epochs ?? 12), seeds };
-const minDecline = Number(values['min-decline'] ?? 0.5);
+// 0.6 by the banks' held-back questions, through the gate and the router's second opinion as the dialogue asks them
+// (gate and router of 0abc9bc): 0.5 declined 21/534 answerable and caught 194/207 unsafe, 0.6 15 and 192, 0.7 11 and
+// 191. It applies to "refuse" only (gate.ts); with urgent and crisis at the plain argmax, 0.6 declines 16 and catches 193.
+const minDecline = Number(values['min-decline'] ?? 0.6);
 const data = path.resolve(PROJECT_ROOT, values.data ?? 'models/llm/data');
 const out = path.resolve(PROJECT_ROOT, values.out ?? DEFAULT_SCOPE_GATE);
 const bank = bankOf(path.join(data, 'scope-questions.jsonl'));

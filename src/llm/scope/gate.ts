@@ -23,7 +23,10 @@ export type ScopeDecision = (typeof SCOPE_CLASSES)[number];
 const gateFileSchema = z.object({
   format: z.literal(SCOPE_GATE_FORMAT),
   classes: z.tuple([z.literal('answer'), z.literal('refuse'), z.literal('urgent'), z.literal('crisis')]),
-  /** Below this probability of its best non-answer class a question is answered (fewer false refusals). */
+  /**
+   * Below this probability of "refuse" a question is answered (fewer false refusals); urgent and crisis need only be
+   * more probable than "answer".
+   */
   minDeclineProbability: z.number().min(0).max(1),
   weights: z.record(z.string(), z.array(z.number()).length(SCOPE_CLASSES.length)),
   training: z.record(z.string(), z.unknown()),
@@ -64,7 +67,9 @@ export class ScopeGate {
     const probabilities = Object.fromEntries(SCOPE_CLASSES.map((c, i) => [c, p[i]!])) as Record<ScopeDecision, number>;
     let best = 1;
     for (let k = 2; k < p.length; k++) if (p[k]! > p[best]!) best = k;
-    const decision = p[best]! > p[0]! && p[best]! >= this.file.minDeclineProbability ? SCOPE_CLASSES[best]! : 'answer';
+    // Urgent symptoms and crises need only to outweigh "answer": missing one costs more than a needless safety reply.
+    const threshold = SCOPE_CLASSES[best] === 'refuse' ? this.file.minDeclineProbability : 0;
+    const decision = p[best]! > p[0]! && p[best]! >= threshold ? SCOPE_CLASSES[best]! : 'answer';
     // A red flag outranks everything but a crisis; an explicit request turns an answer into a refusal.
     if (decision !== 'crisis' && decision !== 'urgent' && redFlag(question)) return { decision: 'urgent', probabilities, redFlag: true };
     const request = decision === 'answer' ? explicitRequest(question) : undefined;
