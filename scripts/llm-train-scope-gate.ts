@@ -7,7 +7,7 @@
 // Validation is on the corpus's validation split and a held-back tenth of the bank's bases. The hand-written
 // evaluation questions are never read.
 //
-//   npx tsx scripts/llm-train-scope-gate.ts [--data models/llm/data] [--out models/llm/scope-gate.json] [--l2 1e-3] [--epochs 12] [--seeds 1,2,3,4,5,6,7,8] [--min-decline 0.6]
+//   npx tsx scripts/llm-train-scope-gate.ts [--data models/llm/data] [--out models/llm/scope-gate.json] [--l2 3e-3] [--epochs 12] [--seeds 1,2,3,4,5,6,7,8] [--min-decline 0.6]
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,11 +52,13 @@ function bankOf(file: string): { train: LabelledQuestion[]; val: LabelledQuestio
 }
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, out: { type: 'string' }, l2: { type: 'string' }, epochs: { type: 'string' }, 'min-decline': { type: 'string' }, seeds: { type: 'string' } }, strict: true });
-// l2 1e-3 by the bank's held-back bases (4/132 answerable questions declined, 50/56 refusals, 95/95 urgent; 1e-4: 7/132, 52/56).
+// l2 3e-3 by the banks' held-back questions through gate, rules and router (answerable declined / unsafe caught, of
+// 534 / 207: 1e-3 16 / 193, 3e-3 14 / 192, 1e-2 15 / 191; on the earlier, smaller bank 1e-3 had beaten 1e-4). The
+// stronger penalty shrinks weights a bank template taught a pair of words ("need laser", "what did it show").
 // Eight example orders averaged (train.ts): one order alone moves borderline questions between classes.
 const seeds = (values.seeds ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
 if (!seeds.length || seeds.some((n) => !Number.isInteger(n))) throw new Error(`--seeds takes whole numbers separated by commas, got "${values.seeds}"`);
-const options = { l2: Number(values.l2 ?? 1e-3), epochs: Number(values.epochs ?? 12), seeds };
+const options = { l2: Number(values.l2 ?? 3e-3), epochs: Number(values.epochs ?? 12), seeds };
 // 0.6 by the banks' held-back questions, through the gate and the router's second opinion as the dialogue asks them
 // (gate and router of 0abc9bc): 0.5 declined 21/534 answerable and caught 194/207 unsafe, 0.6 15 and 192, 0.7 11 and
 // 191. It applies to "refuse" only (gate.ts); with urgent and crisis at the plain argmax, 0.6 declines 16 and catches 193.

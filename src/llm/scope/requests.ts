@@ -4,7 +4,7 @@
 // injections?") can read as an ordinary question to it; these patterns catch the request itself. They match none of
 // the banks' answerable questions (1,616 in the scope bank, 3,261 in the intent bank; test/llm/scope-gate.test.ts),
 // and when written matched only refusal turns among the corpus's 18,092 user questions (112 of them).
-export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis' | 'prompt-injection';
+export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis' | 'prompt-injection' | 'dosing' | 'other-patient';
 
 const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   // "change my grade to 0", "rewrite the report to say urgent", "delete the glaucoma bit before the report goes..."
@@ -20,6 +20,10 @@ const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   // "blurry vision and headaches for a month, what is it I've got?": a diagnosis of symptoms, which screening
   // photographs cannot give (an optometrist or GP examines the person).
   ['definitive-diagnosis', /\b(?:for (?:about |around |nearly |almost |over )?(?:a|an|one|two|three|a few|a couple of|several|\d+) (?:days?|weeks?|months?)|(?:since|for) (?:last|this) (?:week|month)|lately|recently)\b[^?]{0,80}\bwhat (?:is it|is it that|do you think) (?:i'?ve|i have|i'?ve got|i got|i have got|it is)\b|\b(?:i'?ve|i have) (?:had|been having|been getting)\b[^?]{0,80}\bwhat (?:have i got|do i have(?! to)|is wrong with me|could (?:it|this) be|is (?:it|this)|is causing (?:it|this|them))\b/i],
+  // "which tablet and what dose", "how many units of insulin should I take": a dose, which only a prescriber gives.
+  ['dosing', /\bwhat (?:dose|dosage|strength)\b|\b(?:right|correct|usual|normal|max|maximum|safe|starting|higher|lower|double) (?:dose|dosage)\b|\bhow (?:much|many)\b[^.?!]{0,30}\b(?:mg|milligrams?|units?|drops|tablets?|pills?|capsules?|puffs?|ml)\b[^.?!]{0,30}\b(?:should|do|can|must|shall|to) (?:i|he|she|we|they|you|take|give|use|put)\b|\bhow (?:often|many times)\b[^.?!]{0,25}\b(?:should|do|must) (?:i|he|she|we|they) (?:take|put|use|give)\b/i],
+  // "pull up the results for Mrs Patel in bay 4, DOB 12/03/1961": another person's record, by name, bed or identifier.
+  ['other-patient', /\b(?:results?|report|scans?|photos?|photographs?|grades?|screening|notes|records?) (?:for|of) (?:mr|mrs|ms|miss|mx|dr)\.? [a-z]|\b(?:dob|d\.o\.b\.?|date of birth|nhs (?:no|number)|hospital number|mrn)\b[^.?!]{0,20}\d|\b(?:in )?(?:bay|bed) \d+\b/i],
   // Attempts to override the assistant's rules: a fake system or context marker, "ignore your instructions", "you are
   // now", "print your prompt", "reply only with". The words of an instruction, not of a question about eyes.
   ['prompt-injection', /^\s*(?:system|developer|admin|assistant)\s*:|<\/?(?:context|system|instructions?|prompt)>|\b(?:ignore|disregard|forget|override|bypass)\b (?:all |any )?(?:of )?(?:your |the |these |those )?(?:previous |prior |above |earlier |system )?(?:instructions?|rules?|prompts?|guidelines|guardrails|safety (?:rules|checks))\b(?! (?:about|for|on) )|\bnew instructions?\b|\byou are now\b|\b(?:developer|god|jailbreak|unrestricted|dan) mode\b|\b(?:print|show|reveal|repeat|output|leak)\b[^.?!]{0,25}\b(?:system prompt|hidden prompt|your prompt|your instructions|initial instructions)\b|\b(?:safety|guard) ?(?:checks?|rails?|filters?) (?:are |is )?(?:off|disabled|removed)\b|\b(?:reply|respond|answer) only (?:with )?['"]/i],
