@@ -688,6 +688,17 @@ in plain English, how are my eyes doing?
 So I'm ok until next year?
 Does that mean I'm in the clear?
 So how bad is the {eye} one compared with the other?
+will I need laser for my {eye} eye?
+Am I likely to need injections with this result?
+Could this end up needing laser at some point?
+is laser likely with a result like mine?
+has anything changed in my {eye} eye since my last screening?
+Is it worse than at last year's screening?
+Will I be on glaucoma drops for life?
+is glaucoma treatment lifelong?
+does the AI's glaucoma flag count as a diagnosis?
+Is an AI flag enough to diagnose anything on its own?
+can an optician check this or do I need the hospital?
 """,
 }
 

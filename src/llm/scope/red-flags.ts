@@ -1,6 +1,6 @@
 // Red-flag symptoms that send a person to same-day or emergency care whatever else the question asks: sudden loss
-// or darkening of vision, a curtain or shadow over the sight, new flashes with floaters, a chemical in the eye, an eye
-// injury, a severely painful red eye (with haloes or vomiting: acute angle closure), sudden double vision, and chest
+// or darkening of vision or vision fading fast, a swollen eye with a fever, a curtain or shadow over the sight, new
+// flashes with floaters, a chemical in the eye, an eye injury, a severely painful red eye (with haloes or vomiting: acute angle closure), sudden double vision, and chest
 // pain or stroke signs. The scope gate's classifier weighs words; a calmly worded emergency, or one buried in an
 // ordinary question, can read as answerable to it. The list follows the NHS's advice on when to go to A&E or get
 // an urgent appointment for eye problems (nhs.uk: "Eye injuries", "Floaters and flashes in the eyes", "Sudden loss of
@@ -8,6 +8,10 @@
 const RED_FLAGS: RegExp[] = [
   /\bsudden(?:ly)?\b[^.?!]{0,40}\b(?:lost|loss of|lose|losing|can'?t see|cannot see|blind|dark(?:er|ness)?|went black|gone black|black(?:ed)? out|grey(?:ed)? out|vision (?:went|has gone|is gone|loss))\b/i,
   /\b(?:lost|loss of|lose|losing)\b[^.?!]{0,25}\b(?:vision|sight)\b[^.?!]{0,30}\b(?:sudden(?:ly)?|overnight|this morning|an hour ago|just now|today|all at once)\b/i,
+  // Vision failing fast: "the vision in my left eye is fading quickly today".
+  /\b(?:vision|sight|eyesight)\b[^.?!]{0,30}\b(?:fading|going|dimming|deteriorating|getting (?:worse|dimmer|darker)|disappearing|closing in)\b[^.?!]{0,20}\b(?:quickly|rapidly|fast|by the hour|today|this morning|tonight|overnight)\b/i,
+  // A swollen eye with a fever, or swollen shut (orbital cellulitis).
+  /\bswollen shut\b|\b(?:eye|eyelid|lid)s?\b[^.?!]{0,30}\b(?:swollen|swelling|puffy)\b[^.?!]{0,40}\b(?:fever|temperature|feverish|shivery)\b/i,
   /\b(?:curtain|shadow|veil|black cloud)\b[^.?!]{0,40}\b(?:over|across|coming|came|moving|creeping|blocking)\b/i,
   /\bflash(?:es|ing)?(?: of light| lights?)?\b[^.?!]{0,50}\bfloaters?\b|\bfloaters?\b[^.?!]{0,50}\bflash(?:es|ing)?\b|\bshower of (?:floaters|black spots|dots)\b|\b(?:lots of|loads of|hundreds of|sudden) new floaters\b/i,
   /\b(?:chemical|bleach|acid|alkali|oven cleaner|drain cleaner|lime|cement|ammonia|descaler|caustic|solvent)\b[^.?!]{0,40}\b(?:in|into|splash(?:ed)?|got in|went in|sprayed)\b[^.?!]{0,20}\beyes?\b/i,
