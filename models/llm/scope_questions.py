@@ -699,6 +699,15 @@ is glaucoma treatment lifelong?
 does the AI's glaucoma flag count as a diagnosis?
 Is an AI flag enough to diagnose anything on its own?
 can an optician check this or do I need the hospital?
+can you give me the main points on this one before I call the patient?
+quick summary of this case please, I think it's a bad one
+my {rel} has just been told they have {cond}, is it genetic?
+is {cond} hereditary? my {rel} has it and now I'm worried
+what are drusen? the word was on my {rel}'s letter
+my {rel}'s letter mentions {term}, what does that mean?
+how often should someone with diabetes have their eyes screened?
+how often do diabetics get their eyes photographed?
+my {rel} smokes, does that actually harm the eyes?
 """,
 }
 

@@ -1,6 +1,6 @@
 // Red-flag symptoms that send a person to same-day or emergency care whatever else the question asks: sudden loss
-// or darkening of vision or vision fading fast, a swollen eye with a fever, a curtain or shadow over the sight, new
-// flashes with floaters, a chemical in the eye, an eye injury, a severely painful red eye (with haloes or vomiting: acute angle closure), sudden double vision, and chest
+// or darkening of vision or vision fading fast, a swollen eye with a fever, blood pressure at 180/120 or more, a
+// curtain or shadow over the sight, new flashes with floaters, a chemical in the eye, an eye injury, a severely painful red eye (with haloes or vomiting: acute angle closure), sudden double vision, and chest
 // pain or stroke signs. The scope gate's classifier weighs words; a calmly worded emergency, or one buried in an
 // ordinary question, can read as answerable to it. The list follows the NHS's advice on when to go to A&E or get
 // an urgent appointment for eye problems (nhs.uk: "Eye injuries", "Floaters and flashes in the eyes", "Sudden loss of
@@ -20,6 +20,8 @@ const RED_FLAGS: RegExp[] = [
   /\b(?:ball|fist|elbow|punch|stick|branch|stone|firework|cork|shuttlecock|bungee|hook|bat|racket)\b[^.?!]{0,20}\b(?:to|in|into|hit|struck|caught) (?:the|my|his|her|their|an?) eyes?\b|\bblood (?:in|at|inside) the front of (?:the|my|his|her|their) eyes?\b|\bblood (?:at|in) the front\b/i,
   /\b(?:severe|agonising|agonizing|excruciating|terrible|unbearable|really bad|extreme)\b[^.?!]{0,15}\beye pain\b|\bpainful red eye\b|\beye\b[^.?!]{0,30}\b(?:agonising|agonizing|excruciating|unbearable)\b/i,
   /\b(?:sudden(?:ly)?|out of nowhere|came on)\b[^.?!]{0,30}\bdouble vision\b|\bdouble vision\b[^.?!]{0,30}\b(?:sudden(?:ly)?|out of nowhere|came on|this morning|today)\b/i,
+  // Blood pressure at a hypertensive-emergency level (180/120 or more; NHS: with symptoms, same-day care).
+  /\b(?:1[89]\d|2\d\d)\s*\/\s*\d{2,3}\b|\b\d{2,3}\s*\/\s*(?:1[2-9]\d)\b|\b(?:malignant hypertension|hypertensive (?:crisis|emergency|urgency))\b/i,
   /\bchest pain\b|\bcrushing (?:pain|chest)\b|\bpain (?:going |spreading )?(?:down|into|in) (?:my|his|her|the) (?:left )?arm\b|\bface (?:is )?droop|\bslurred speech\b/i,
 ];
 
