@@ -20,7 +20,7 @@ import { EVAL_QUESTION_SETS } from '../src/llm/knowledge/schema.js';
 import { benchmarksSection, DOCS_HEADING } from '../src/llm/evaluation/docs.js';
 import { writeDocSection } from '../bench/docs-section.js';
 
-const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--no-router] [--no-knowledge-answers] [--scope-gate FILE.json] [--router FILE.json] [--sets 1,2,3,4] [--write-docs [--docs FILE.md]] [--quiet]';
+const USAGE = 'usage: npm run eval:llm -- [--model FILE.gguf] [--threads N] [--cases N] [--limit N] [--seed N] [--json OUT.json] [--summary-json OUT.json] [--context N] [--max-tokens N] [--gpu auto|off] [--narrative-format json-schema|prose] [--no-fixtures] [--no-router] [--no-knowledge-answers] [--scope-gate FILE.json] [--router FILE.json] [--sets 1,2,3,4,5] [--write-docs [--docs FILE.md]] [--quiet]';
 
 function wholeNumber(name: string, value: string | undefined, dflt: number | undefined, min = 0): number | undefined {
   if (value === undefined) return dflt;
@@ -60,8 +60,8 @@ async function main(): Promise<void> {
     console.error(`--narrative-format must be json-schema or prose, got "${narrativeFormat}"\n${USAGE}`);
     process.exit(2);
   }
-  // Which question sets (1 to 4: eval-questions.json, -2, -3, -4); all by default. Development runs leave out the
-  // held-out set (the fourth) so that its figures are not seen while the dialogue is being changed.
+  // Which question sets (1 to 5: eval-questions.json, -2 ... -5); all by default. Development runs leave out the
+  // held-out set (the last) so that its figures are not seen while the dialogue is being changed.
   const sets = values.sets?.split(',').map((x) => Number(x.trim()));
   if (sets && (!sets.length || sets.some((n) => !Number.isInteger(n) || n < 1 || n > EVAL_QUESTION_SETS.length))) {
     console.error(`--sets must list set numbers from 1 to ${EVAL_QUESTION_SETS.length}, got "${values.sets}"\n${USAGE}`);

@@ -120,9 +120,9 @@ def card(gguf: Path, metrics: dict, tok: dict | None, corpus: dict | None, probe
     if ev:
         # The full report of `npm run eval:llm --json` carries its summary and its targets; a flat summary only numbers.
         summary = ev.get("summary", ev)
-        lines += ["From `npm run eval:llm` (set1 = src/llm/knowledge/eval-questions.json, set2 = eval-questions-2.json and"
-                  " set3 = eval-questions-3.json, used to develop the gate, router and retrieval; set4 = eval-questions-4.json,"
-                  " written blind and held out;"
+        lines += ["From `npm run eval:llm` (set1 = src/llm/knowledge/eval-questions.json, set2-set4 = eval-questions-2.json to -4.json,"
+                  " used to develop the gate, router and retrieval (set 4 after one look as a held-out set);"
+                  " set5 = eval-questions-5.json, written blind and held out;"
                   " `Gateway` = through the scope gate, what a user gets; without it, the model alone):", "",
                   "| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v:g} |" for k, v in flat(summary)]

@@ -183,13 +183,14 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
     expect(d.speed.tokensPerSecond.median).toBeGreaterThan(0);
 
     // Each hand-written set is scored on its own, and all through the scope gate.
-    expect(r.dialogues).toHaveLength(4);
+    expect(r.dialogues).toHaveLength(5);
     expect(r).not.toHaveProperty('dialogue'); // one copy of each set's results
-    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json', 'eval-questions-3.json', 'eval-questions-4.json']);
+    expect(r.dialogues.map((x) => path.basename(x.file))).toEqual(['eval-questions.json', 'eval-questions-2.json', 'eval-questions-3.json', 'eval-questions-4.json', 'eval-questions-5.json']);
     expect(r.dialogues[1]!.questions).toBe(6);
     expect(r.dialogues[2]!.questions).toBe(6);
     expect(r.dialogues[3]!.questions).toBe(6);
-    expect(Object.keys(r.summary).filter((k) => /^set4Gateway/.test(k)).length).toBeGreaterThan(0);
+    expect(r.dialogues[4]!.questions).toBe(6);
+    expect(Object.keys(r.summary).filter((k) => /^set5Gateway/.test(k)).length).toBeGreaterThan(0);
     expect(r.scopeGate?.path).toBe('models/llm/scope-gate.json');
     for (const x of r.dialogues) {
       const g = x.gateway!;
@@ -201,11 +202,14 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
         if (q.gate !== 'answer') expect(q.answeredBy).toBe('scope-gate');
         if (q.answeredBy === 'scope-gate' || q.answeredBy === 'question-router') expect(q.gatewayRefused).toBe(true);
         else if (q.answeredBy === 'knowledge-base') {
-          // Found by the router (its route names the entry) or by retrieval (no route: the router could not place it).
+          // Found by the router (its route names the entry) or by retrieval (no route: the router could not place it;
+          // or a routed knowledge question whose passage retrieval beat).
           expect([q.gatewayRefused, typeof q.knowledge?.entry, typeof q.gatewayAnswer]).toEqual([false, 'string', 'string']);
-          expect(q.knowledge!.found === 'router' ? q.route?.entry : q.route).toBe(q.knowledge!.found === 'router' ? q.knowledge!.entry : undefined);
+          if (q.knowledge!.found === 'router') expect(q.route?.entry).toBe(q.knowledge!.entry);
+          else expect(q.route === undefined || typeof q.route.entry === 'string').toBe(true);
         }
-        else if (q.answeredBy === 'report') expect([q.gatewayReplaced, q.gatewayGuardOk]).toEqual([true, false]);
+        // The report's section after two failed guards, or the reply for an eye the study has no photograph of.
+        else if (q.answeredBy === 'report') expect(q.gatewayReplaced ? q.gatewayGuardOk : /no photograph of the (?:right|left) eye/.test(q.gatewayAnswer)).toBe(q.gatewayReplaced ? false : true);
         else if (q.gatewayReplaced) expect(q.gatewayRefused).toBe(true); // CANNOT_ANSWER after two failed guards
         else if (q.route) expect(typeof q.gatewayAnswer).toBe('string');
         else if (q.context === 'general') expect(q.gatewayRefused).toBe(q.refused);
@@ -216,8 +220,8 @@ describe('npm run eval:llm on a tiny random GGUF', () => {
       expect(g.routed.count).toBe(x.perQuestion.filter((q) => q.kind !== 'refusal' && q.route).length);
       expect(Object.values(g.gateDecisions).flatMap((byDecision) => Object.values(byDecision)).reduce((a, b) => a + b, 0)).toBe(x.questions);
     }
-    expect(r.targets.map((t) => t.name)).toHaveLength(15);
-    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(12);
+    expect(r.targets.map((t) => t.name)).toHaveLength(18);
+    expect(r.targets.filter((t) => t.name.includes('gateway'))).toHaveLength(15);
     for (const t of r.targets) expect(t.met === null || typeof t.met === 'boolean').toBe(true);
     expect(r.targets.find((t) => t.name === 'contradictions after the guard')!.met).toBe(true);
 

@@ -22,12 +22,17 @@ export const EVAL_QUESTIONS_FILE_2 = path.join(KNOWLEDGE_DIR, 'eval-questions-2.
  */
 export const EVAL_QUESTIONS_FILE_3 = path.join(KNOWLEDGE_DIR, 'eval-questions-3.json');
 /**
- * A fourth set, written blind the same way before any change of the session that added it: the held-out set, scored
- * once at that session's end.
+ * A fourth set, written blind the same way before any change of the session that added it, and scored once as that
+ * session's held-out set; then a development set.
  */
 export const EVAL_QUESTIONS_FILE_4 = path.join(KNOWLEDGE_DIR, 'eval-questions-4.json');
-/** The question sets `npm run eval:llm` scores, in order (set 1, 2, 3, 4). */
-export const EVAL_QUESTION_SETS = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3, EVAL_QUESTIONS_FILE_4] as const;
+/**
+ * A fifth set, written blind the same way (its writer also saw the care knowledge) right after the fourth was scored:
+ * the held-out set for the changes made after that, scored once at their end.
+ */
+export const EVAL_QUESTIONS_FILE_5 = path.join(KNOWLEDGE_DIR, 'eval-questions-5.json');
+/** The question sets `npm run eval:llm` scores, in order (set 1 to 5). */
+export const EVAL_QUESTION_SETS = [EVAL_QUESTIONS_FILE, EVAL_QUESTIONS_FILE_2, EVAL_QUESTIONS_FILE_3, EVAL_QUESTIONS_FILE_4, EVAL_QUESTIONS_FILE_5] as const;
 /** The mapping file that knowledge entries point into for their coded meaning. */
 export const FINDINGS_MAPPING = 'mappings/fundus-findings.json';
 
