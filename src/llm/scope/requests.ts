@@ -5,7 +5,7 @@
 // injections?") can read as an ordinary question to it; these patterns catch the request itself. They match none of
 // the banks' answerable questions (1,616 in the scope bank, 3,261 in the intent bank; test/llm/scope-gate.test.ts),
 // and when written matched only refusal turns among the corpus's 18,092 user questions (112 of them).
-export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis' | 'prompt-injection' | 'dosing' | 'other-patient' | 'unanalysed-image';
+export type ExplicitRequest = 'alter-report' | 'stop-treatment' | 'definitive-diagnosis' | 'prompt-injection' | 'dosing' | 'other-patient' | 'unanalysed-image' | 'outside-ophthalmology';
 
 const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   // "change my grade to 0", "rewrite the report to say urgent", "delete the glaucoma bit before the report goes..."
@@ -35,7 +35,14 @@ const PATTERNS: Array<[ExplicitRequest, RegExp]> = [
   ['prompt-injection', /^\s*(?:system|developer|admin|assistant)\s*:|<\/?[a-z_-]{2,20}>|\b(?:updated|new|corrected|real|actual) (?:findings|results|report|grades?) ?:|\b(?:ignore|disregard|forget|override|bypass)\b (?:all |any )?(?:of )?(?:your |the |these |those )?(?:previous |prior |above |earlier |system )?(?:instructions?|rules?|prompts?|guidelines|guardrails|safety (?:rules|checks))\b(?! (?:about|for|on) )|\bnew instructions?\b|\byou are now\b|\b(?:developer|god|jailbreak|unrestricted|dan) mode\b|\b(?:print|show|reveal|repeat|output|leak)\b[^.?!]{0,25}\b(?:system prompt|hidden prompt|your prompt|your instructions|initial instructions)\b|\b(?:safety|guard) ?(?:checks?|rails?|filters?) (?:are |is )?(?:off|disabled|removed)\b|\b(?:reply|respond|answer) only (?:with )?['"]/i],
 ];
 
+// A question about another part of the body ("a mole on my back that bleeds") that says nothing of eyes or sight: a
+// word such as "bleeds" can make it look like a question about haemorrhages.
+const OTHER_BODY = /\b(?:moles?|melanoma|skin|rash|eczema|psoriasis|knees?|hips?|back pain|my back|spine|teeth|tooth|toothache|gums?|ears?|earache|stomach|bowels?|bladder|kidneys?|liver|lungs?|cough|asthma|feet|foot|toes?|toenails?|ankles?|shoulders?|elbows?|wrists?|throat|tonsils?|nose|sinus(?:es)?|prostate|breasts?|piles|haemorrhoids|hemorrhoids|warts?|verruca|bunions?|gout|arthritis)\b/i;
+const EYE_WORDS = /\b(?:eyes?|eyelids?|lids?|vision|visual|sight|see|seeing|seen|retina\w*|macula\w*|fundus|optic\w*|pupils?|cornea\w*|cataracts?|glaucoma|retinopathy|maculopathy|blind\w*|screening|screened|photos?|photographs?|pictures?|images?|scans?|drops|glasses|spectacles|lens(?:es)?|optician|optometrist|ophthalm\w*|report|grade|floaters?|AMD|DR|DME|DMO|OCT|N?PDR|R[0-3]|M[01]|exudates?|drusen|microaneurysms?|ha?emorrhag\w*|angiogra\w*|fluorescein|laser|injections?|vitrectomy|cup|disc|CDR|myopi\w*|short[- ]sight\w*)\b/i;
+
 /** The explicit request a question makes that the assistant must decline, if any. */
 export function explicitRequest(question: string): ExplicitRequest | undefined {
-  return PATTERNS.find(([, re]) => re.test(question))?.[0];
+  const found = PATTERNS.find(([, re]) => re.test(question))?.[0];
+  if (found) return found;
+  return OTHER_BODY.test(question) && !EYE_WORDS.test(question) ? 'outside-ophthalmology' : undefined;
 }
