@@ -59,6 +59,9 @@ describe('knowledge retrieval', () => {
     expect(mentionedEntries('my eye pressure was high at the optician')).toContain('glaucoma');
     expect(mentionedEntries('the bleeding spots in my left eye')).toContain('haemorrhage');
     expect(mentionedEntries('can you book me a taxi to the hospital')).toEqual([]);
+    // Everyday words that point to entries: smoking (a risk factor of three), the 4-2-1 rule (severe NPDR).
+    expect(mentionedEntries('does smoking harm your eyes?').sort()).toEqual(['age-related-macular-degeneration', 'cataract', 'diabetic-retinopathy']);
+    expect(retrievedKnowledgeAnswer("what's the 4-2-1 rule?")).toMatchObject({ entry: 'dr-grade-3', field: 'what' });
     expect(retrievedKnowledgeAnswer('can you book me a taxi to the hospital')).toBeUndefined();
     const a = retrievedKnowledgeAnswer('do cotton wool spots go away by themselves')!;
     expect(a).toMatchObject({ entry: 'soft-exudate', field: 'treatmentAndPrevention', found: 'retrieval' });

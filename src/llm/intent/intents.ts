@@ -112,6 +112,12 @@ const EVERYDAY: Array<{ kb: string; pattern: RegExp }> = [
   { kb: 'glaucoma', pattern: /\beye pressure\b|\bpressure (?:in|inside|of) (?:the|my|your|his|her) eyes?\b/i },
   { kb: 'cup-to-disc-ratio', pattern: /\bcup\b|\bcupping\b|\bCDR\b/i },
   { kb: 'optic-disc', pattern: /\b(?:optic )?(?:disc|disk)\b|\boptic nerve\b/i },
+  // Smoking: a risk factor the knowledge base names for AMD, cataract and diabetic retinopathy; retrieval picks among them.
+  { kb: 'age-related-macular-degeneration', pattern: /\bsmok(?:e|es|er|ers|ing)\b|\bcigarettes?\b|\bvap(?:e|es|ing)\b/i },
+  { kb: 'cataract', pattern: /\bsmok(?:e|es|er|ers|ing)\b|\bcigarettes?\b/i },
+  { kb: 'diabetic-retinopathy', pattern: /\bsmok(?:e|es|er|ers|ing)\b|\bcigarettes?\b/i },
+  // The 4-2-1 rule defines severe non-proliferative retinopathy.
+  { kb: 'dr-grade-3', pattern: /\b4-2-1\b|\bfour-two-one\b/i },
   { kb: 'image-quality-issue', pattern: /\bungrad(?:e)?able\b|\b(?:photo|photograph|picture|image)s? (?:quality|(?:was|were|is) (?:blurry|poor|unclear|not clear))\b/i },
 ];
 
