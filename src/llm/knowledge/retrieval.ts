@@ -69,11 +69,13 @@ export function terms(text: string): string[] {
 
 const ALL_FIELDS: readonly PassageField[] = [...new Set<PassageField>([...KNOWLEDGE_FIELDS, ...CARE_FIELDS])];
 let cueTerms: Map<PassageField, Set<string>> | undefined;
+const fieldCueTerms = () => (cueTerms ??= new Map(ALL_FIELDS.map((f) => [f, new Set(terms(cuesOf(f)))])));
+
 /** The fields a question asks for in so many words (a cue word of the field among its terms: "treated", "why"...). */
 export function fieldsAskedFor(question: string): PassageField[] {
-  cueTerms ??= new Map(ALL_FIELDS.map((f) => [f, new Set(terms(cuesOf(f)))]));
+  const cues = fieldCueTerms();
   const q = terms(question);
-  return ALL_FIELDS.filter((f) => q.some((t) => cueTerms!.get(f)!.has(t)));
+  return ALL_FIELDS.filter((f) => q.some((t) => cues.get(f)!.has(t)));
 }
 
 export interface Passage { entry: string; field: PassageField; terms: Map<string, number>; length: number }
@@ -155,10 +157,10 @@ export class KnowledgeRetriever {
    * everyday English in the prose ("right", "plan", "train") point to an entry by accident.
    */
   entriesByRareTerms(question: string): string[] {
-    const cues = new Set(ALL_FIELDS.flatMap((f) => terms(cuesOf(f))));
+    const cues = [...fieldCueTerms().values()];
     const out = new Set<string>();
     for (const t of new Set(terms(question))) {
-      if (t.length < 6 || cues.has(t) || /^\d/.test(t)) continue;
+      if (t.length < 6 || cues.some((c) => c.has(t)) || /^\d/.test(t)) continue;
       const having = [...this.entryOf].filter(([, i]) => this.entryDocs[i]!.terms.has(t)).map(([key]) => key);
       if (having.length && having.length <= RARE_IN) having.forEach((k) => out.add(k));
     }
