@@ -72,14 +72,20 @@ export function routedKnowledgeAnswer(entry: string, field: KnowledgeIntent, que
   return (r.score ?? 0) >= ownScore + ROUTE_OVERRIDE_MARGIN ? r : own;
 }
 
-let entries: Map<string, KnowledgeEntry | CareEntry> | undefined;
-let careKeys: Set<string> | undefined;
-const isCareEntry = (key: string) => (careKeys ??= new Set(loadCareKnowledge().entries.map((e) => e.key))).has(key);
+let loaded: { entries: Map<string, KnowledgeEntry | CareEntry>; careKeys: Set<string> } | undefined;
+/** Both knowledge files' entries by key, and which keys are care entries; read once. */
+function knowledgeEntries(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    const care = loadCareKnowledge().entries;
+    loaded = { entries: new Map<string, KnowledgeEntry | CareEntry>([...loadKnowledgeBase().entries, ...care].map((e) => [e.key, e])), careKeys: new Set(care.map((e) => e.key)) };
+  }
+  return loaded;
+}
+const isCareEntry = (key: string) => knowledgeEntries().careKeys.has(key);
 
 /** An entry's field as an answer: the knowledge base's or the care knowledge's passage, under a label naming its sources. */
 export function knowledgeAnswer(entryKey: string, field: PassageField): KnowledgeAnswer | undefined {
-  entries ??= new Map<string, KnowledgeEntry | CareEntry>([...loadKnowledgeBase().entries, ...loadCareKnowledge().entries].map((e) => [e.key, e]));
-  const e = entries.get(entryKey);
+  const e = knowledgeEntries().entries.get(entryKey);
   const passage = e && (e as unknown as Record<string, unknown>)[field];
   if (!e || typeof passage !== 'string') return undefined;
   const publishers = [...new Set(e.sources.map((s) => s.publisher))];

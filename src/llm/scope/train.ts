@@ -7,9 +7,13 @@ import { SCOPE_CLASSES, softmax, type ScopeDecision } from './gate.js';
 
 export interface LabelledQuestion { question: string; label: ScopeDecision }
 
-export interface TrainOptions { epochs?: number; learningRate?: number; l2?: number; minCount?: number; seed?: number }
+export interface TrainOptions {
+  epochs?: number; learningRate?: number; l2?: number; minCount?: number; seed?: number;
+  /** Train one model per seed and average their weights (trainLinearWeights); `seed` is then unused. */
+  seeds?: readonly number[];
+}
 
-export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions & { seeds?: readonly number[] } = {}): Record<string, number[]> {
+export function trainScopeWeights(examples: readonly LabelledQuestion[], options: TrainOptions = {}): Record<string, number[]> {
   return trainLinearWeights(examples, SCOPE_CLASSES, options);
 }
 
@@ -18,12 +22,15 @@ export function trainScopeWeights(examples: readonly LabelledQuestion[], options
  * seed (each visits the examples in its own order) and their weights averaged: a single order's model moves a few
  * borderline questions from one class to another with the seed alone, and the average does not.
  */
-export function trainLinearWeights<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions & { seeds?: readonly number[] } = {}): Record<string, number[]> {
+export function trainLinearWeights<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions = {}): Record<string, number[]> {
   const { seeds, ...one } = options;
-  if (!seeds?.length) return trainOne(examples, classes, one);
+  // Features once for every seed: only the order of visits differs between the models.
+  const lexicon = knowledgeLexicon();
+  const feats = examples.map((e) => questionFeatures(e.question, lexicon));
+  if (!seeds?.length) return trainOne(examples, feats, classes, one);
   const sum = new Map<string, number[]>();
   for (const seed of seeds) {
-    for (const [f, w] of Object.entries(trainOne(examples, classes, { ...one, seed }))) {
+    for (const [f, w] of Object.entries(trainOne(examples, feats, classes, { ...one, seed }))) {
       const s = sum.get(f) ?? classes.map(() => 0);
       w.forEach((x, k) => { s[k]! += x / seeds.length; });
       sum.set(f, s);
@@ -37,10 +44,8 @@ function rounded(weights: Map<string, number[]>): Record<string, number[]> {
   return Object.fromEntries([...weights].filter(([, w]) => w.some((x) => Math.abs(x) >= 1e-3)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([f, w]) => [f, w.map((x) => Number(x.toFixed(4)))]));
 }
 
-function trainOne<C extends string>(examples: readonly { question: string; label: C }[], classes: readonly C[], options: TrainOptions): Record<string, number[]> {
+function trainOne<C extends string>(examples: readonly { question: string; label: C }[], feats: readonly string[][], classes: readonly C[], options: TrainOptions): Record<string, number[]> {
   const { epochs = 12, learningRate = 0.5, l2 = 1e-4, minCount = 2, seed = 6 } = options;
-  const lexicon = knowledgeLexicon();
-  const feats = examples.map((e) => questionFeatures(e.question, lexicon));
   const counts = new Map<string, number>();
   for (const fs of feats) for (const f of fs) counts.set(f, (counts.get(f) ?? 0) + 1);
   const weights = new Map<string, number[]>();
